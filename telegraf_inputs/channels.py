@@ -1,0 +1,49 @@
+"""Turn raw channel readings into metrics: multiplier, converter, tags."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .config import DeviceConfig
+from .devices.base import Reading
+from .lineprotocol import Metric
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A reading that is not emitted, and why."""
+
+    channel: str
+    reason: str
+
+
+def apply(device: DeviceConfig, reading: Reading) -> Metric | Rejected:
+    """Return the metric for one reading, or why it cannot be emitted.
+
+    Numbers are multiplied by the channel's ``Multiplier`` and then passed
+    through its polynomial ``Converter``; a result that is not finite is never
+    emitted.  Booleans and strings pass through unchanged.
+    """
+    ch = reading.channel
+    if reading.problem is not None:
+        return Rejected(ch.key, reading.problem)
+    value = reading.value
+    if value is None:
+        return Rejected(ch.key, "no value")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if not math.isfinite(number):
+            return Rejected(ch.key, f"the instrument returned {number}")
+        if ch.multiplier != 1.0 or ch.converter is not None or isinstance(value, float):
+            number = number * ch.multiplier
+            if ch.converter is not None:
+                try:
+                    number = ch.converter(number)
+                except OverflowError:
+                    number = math.inf
+            if not math.isfinite(number):
+                return Rejected(ch.key, f"Multiplier/Converter turned {value!r} into {number}")
+            value = number
+    tags = {"device": device.name, **device.tags, **ch.tags}
+    return Metric(device.measurement, {ch.field_key: value}, tags, reading.time_ns)

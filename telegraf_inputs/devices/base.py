@@ -1,0 +1,86 @@
+"""What a driver is: it parses its devices' config, opens sessions and reads.
+
+A *session* is one open connection to an instrument.  Several device entries
+may share one connection (the same DAQ address): the runtime opens one session
+for all of them and never lets two reads use it at once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..config import ChannelConfig, DeviceConfig, Node
+from ..lineprotocol import FieldValue
+
+
+class DeviceError(Exception):
+    """A device could not be read; the message says why, for the log."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A raw value of one channel and the time (ns since the epoch) it was taken.
+
+    ``problem`` set means the instrument answered but the value must not be
+    emitted (an overload, say); ``value`` is then what it sent, for the log.
+    """
+
+    channel: ChannelConfig
+    value: FieldValue | None
+    time_ns: int
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A parsed device: the shared config plus what the runtime needs."""
+
+    config: DeviceConfig
+    connection: str  # devices with equal keys share one session
+    deadline_s: float  # a read of this device that takes longer is abandoned
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+class Session(ABC):
+    """One open connection, serving the devices that share it."""
+
+    @abstractmethod
+    def read(self, device: DeviceSpec) -> list[Reading]:
+        """Read every channel of ``device``; raise DeviceError (or OSError) on failure."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; must not raise."""
+
+
+class Driver(ABC):
+    """A device family: the models it handles and how to talk to them."""
+
+    #: short name, used for the executable (telegraf-<name>) and default measurement
+    name: str
+    #: the exact "Model" strings this driver accepts (compared case-insensitively)
+    models: tuple[str, ...]
+
+    def handles(self, model: str) -> bool:
+        """True if ``model`` (a config "Model" string) is one of this driver's."""
+        return model.strip().upper() in {m.upper() for m in self.models}
+
+    @abstractmethod
+    def parse(self, node: Node) -> DeviceSpec:
+        """Parse and check one device entry; raise ConfigError naming the JSON path."""
+
+    def check_all(self, devices: Sequence[DeviceSpec]) -> None:
+        """Checks across devices (e.g. two entries sharing an instrument); raise ConfigError."""
+
+    @abstractmethod
+    def open(self, devices: Sequence[DeviceSpec]) -> Session:
+        """Open and configure one connection for ``devices`` (which share it)."""
+
+    @abstractmethod
+    def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
+        """Start built-in simulators; return the devices pointed at them, and a stopper."""

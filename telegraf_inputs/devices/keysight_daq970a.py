@@ -1,0 +1,467 @@
+"""Keysight DAQ970A / DAQ973A data acquisition system over VISA (SCPI).
+
+What is sent is data: ``FUNCTIONS`` maps each channel ``Type`` to its SCPI
+function and to the settings it accepts; ``channel_commands`` turns one
+channel's config into the commands that configure it.
+
+Traffic: on connect ``*IDN?`` (checked against ``VISAIDN``), ``*CLS``, each
+device's ``CmdOnInit``, then one compound message per channel -- its
+configuration commands followed by ``SYST:ERR?`` -- so every error the
+instrument reports is tied to the channel that caused it; a channel the
+instrument refuses is reported and left out of the scan.  Then the reading
+format (channel numbers on) and an immediate single trigger.  Each gather is
+one round trip: ``READ?``, preceded in the same message by ``ROUT:SCAN`` only
+when the connection's scan list has to change (devices sharing an address).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from ..config import ChannelConfig, DeviceConfig, Node, parse_device
+from .base import DeviceError, DeviceSpec, Driver, Reading, Session
+
+log = logging.getLogger("telegraf_inputs")
+
+MODELS = ("Keysight DAQ970A", "Keysight DAQ973A")
+OVERLOAD_THRESHOLD = 9.9e37  # the instrument's +/-9.9E+37 overload / open-input reading
+SPECIAL_VALUES = ("AUTO", "MIN", "MAX", "DEF")
+
+
+@dataclass(frozen=True)
+class Function:
+    """One measurement function: its SCPI names and the settings it accepts."""
+
+    conf: str  # after "CONF:", e.g. "VOLT:DC" or "TEMP"
+    sense: str  # prefix of its sense commands, e.g. "VOLT:DC" (NPLC, APER, ZERO:AUTO)
+    ranged: bool = True  # accepts Range / Resolution
+    nplc: bool = False
+    aperture: bool = False
+    autozero: bool = False
+    transducer: str | None = None  # for TEMP: TC, RTD, FRTD, THER
+    transducer_type: str | None = None  # a fixed thermocouple type (TEMPT -> T)
+    type_param: str | None = None  # the DeviceSpecificParams key choosing the sensor type
+    type_choices: tuple[str, ...] = ()
+
+
+def _temperature(transducer: str, **kw: Any) -> Function:
+    return Function("TEMP", "TEMP", ranged=False, nplc=True, aperture=True, autozero=True,
+                    transducer=transducer, **kw)
+
+
+FUNCTIONS: dict[str, Function] = {
+    "DCV": Function("VOLT:DC", "VOLT:DC", nplc=True, aperture=True, autozero=True),
+    "ACV": Function("VOLT:AC", "VOLT:AC"),
+    "DCI": Function("CURR:DC", "CURR:DC", nplc=True, aperture=True, autozero=True),
+    "ACI": Function("CURR:AC", "CURR:AC"),
+    "RES": Function("RES", "RES", nplc=True, aperture=True, autozero=True),
+    "FRES": Function("FRES", "FRES", nplc=True, aperture=True),
+    "FREQ": Function("FREQ", "FREQ", aperture=True),
+    "PER": Function("PER", "PER", aperture=True),
+    **{f"TEMP{tc}": _temperature("TC", transducer_type=tc) for tc in "BEJKNRST"},
+    "RTD": _temperature("RTD", type_param="RTDType", type_choices=("85", "91")),
+    "FRTD": _temperature("FRTD", type_param="RTDType", type_choices=("85", "91")),
+    "THER": _temperature("THER", type_param="ThermistorType", type_choices=("2252", "5000", "10000")),
+}
+CHANNEL_PARAMS = ("Range", "Resolution", "NPLC", "Aperture", "AutoZero", "Unit", "RTDType", "ThermistorType")
+
+
+@dataclass(frozen=True)
+class DaqChannel:
+    """A channel of a DAQ device, checked against what its function accepts."""
+
+    config: ChannelConfig
+    number: int  # DeviceChannel: slot * 100 + channel
+    type: str
+    range: str | None = None
+    resolution: str | None = None
+    nplc: float | None = None
+    aperture: float | None = None
+    autozero: str | None = None
+    unit: str | None = None
+    sensor_type: str | None = None
+
+
+@dataclass(frozen=True)
+class DaqDevice(DeviceSpec):
+    """A DAQ970A/973A device entry."""
+
+    address: str = ""
+    visa_library: str = "@py"
+    visa_idn: str | None = None
+    cmd_on_init: tuple[str, ...] = ()
+    timeout_ms: int = 10000
+    channels: tuple[DaqChannel, ...] = ()
+
+
+def scpi_number(value: float) -> str:
+    """A number as SCPI text: 10 -> '10', 0.1 -> '0.1', 1e-06 -> '1e-06'."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def channel_commands(ch: DaqChannel) -> list[str]:
+    """The SCPI commands that configure one channel, in the order they must go.
+
+    CONFigure first: it resets integration time and autozero for the channel,
+    so NPLC / APERture / ZERO:AUTO / UNIT follow it.
+    """
+    fn = FUNCTIONS[ch.type]
+    at = f"(@{ch.number})"
+    if fn.transducer is not None:
+        kind = fn.transducer_type or ch.sensor_type
+        commands = [f"CONF:TEMP {fn.transducer},{kind},{at}"]
+    else:
+        args = []
+        if ch.range is not None or ch.resolution is not None:
+            args.append(ch.range or "AUTO")
+            if ch.resolution is not None:
+                args.append(ch.resolution)
+        commands = [f"CONF:{fn.conf} {','.join(args + [at])}"]
+    if ch.nplc is not None:
+        commands.append(f"{fn.sense}:NPLC {scpi_number(ch.nplc)},{at}")
+    if ch.aperture is not None:
+        commands.append(f"{fn.sense}:APER {scpi_number(ch.aperture)},{at}")
+    if ch.autozero is not None:
+        commands.append(f"{fn.sense}:ZERO:AUTO {ch.autozero},{at}")
+    if fn.transducer is not None:
+        commands.append(f"UNIT:TEMP {ch.unit or 'C'},{at}")
+    return commands
+
+
+def _range_value(params: Node, key: str) -> str | None:
+    if not params.has(key) or params.value[key] is None:
+        return None
+    value = params.value[key]
+    if isinstance(value, str):
+        return params.str(key, choices=SPECIAL_VALUES)
+    return scpi_number(params.number(key, exclusive_minimum=0))
+
+
+def _parse_channel(ch: ChannelConfig, averaging_time: float | None) -> DaqChannel:
+    node = ch.node
+    number = node.integer("DeviceChannel", minimum=101, maximum=399)
+    if not 1 <= number % 100 <= 99:
+        raise node.error(f"{number} is not a channel number (slot * 100 + channel, e.g. 101)", "DeviceChannel")
+    if ch.type is None:
+        raise node.error(f"required key 'Type' is missing; use one of: {', '.join(FUNCTIONS)}")
+    kind = node.str("Type", choices=list(FUNCTIONS))
+    fn = FUNCTIONS[kind]
+    params = ch.params
+    params.check_keys(CHANNEL_PARAMS)
+
+    def refuse(key: str, why: str) -> None:
+        if params.has(key) and params.value[key] is not None:
+            raise params.error(f"{key} is not available for Type {kind!r}: {why}", key)
+
+    if not fn.ranged:
+        refuse("Range", "a temperature channel has no range")
+        refuse("Resolution", "a temperature channel has no range")
+    if not fn.nplc:
+        refuse("NPLC", "its integration time is not set in power line cycles")
+    if not fn.aperture:
+        refuse("Aperture", "it has no aperture setting")
+    if not fn.autozero:
+        refuse("AutoZero", "it has no autozero setting")
+    if fn.transducer is None:
+        refuse("Unit", "only temperature channels take a unit")
+    if fn.type_param != "RTDType":
+        refuse("RTDType", "only RTD and FRTD channels take an RTD type")
+    if fn.type_param != "ThermistorType":
+        refuse("ThermistorType", "only THER channels take a thermistor type")
+    nplc = params.number("NPLC", None, exclusive_minimum=0)
+    aperture = params.number("Aperture", None, exclusive_minimum=0, maximum=1)
+    if nplc is not None and aperture is not None:
+        raise params.error("give NPLC or Aperture, not both (each sets the integration time)", "Aperture")
+    if kind == "DCV" and nplc is None and aperture is None and averaging_time is not None:
+        aperture = averaging_time  # the older logger's device-wide AveragingTime (s)
+    autozero = params.value.get("AutoZero")
+    if isinstance(autozero, bool):
+        autozero_text: str | None = "ON" if autozero else "OFF"
+    else:
+        autozero_text = params.str("AutoZero", None, choices=["ON", "OFF", "ONCE"])
+    sensor_type = None
+    if fn.type_param is not None:
+        raw = params.value.get(fn.type_param)
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            raw = scpi_number(raw)
+        if raw is None:
+            sensor_type = {"RTDType": "85", "ThermistorType": "10000"}[fn.type_param]
+        elif raw in fn.type_choices:
+            sensor_type = raw
+        else:
+            raise params.error(f"{raw!r} is not allowed; use one of: {', '.join(fn.type_choices)}", fn.type_param)
+    return DaqChannel(
+        config=ch,
+        number=number,
+        type=kind,
+        range=_range_value(params, "Range"),
+        resolution=_range_value(params, "Resolution"),
+        nplc=nplc,
+        aperture=aperture,
+        autozero=autozero_text,
+        unit=params.str("Unit", None, choices=["C", "F", "K"]),
+        sensor_type=sensor_type,
+    )
+
+
+class Instrument(Protocol):
+    """The part of a pyvisa message-based resource that the driver uses."""
+
+    def write(self, message: str) -> Any: ...
+    def query(self, message: str) -> str: ...
+    def close(self) -> None: ...
+
+
+class DaqSession(Session):
+    """One open VISA connection, configured for the devices that share it."""
+
+    def __init__(self, instrument: Instrument, devices: Sequence[DaqDevice]) -> None:
+        self.instrument = instrument
+        self.devices = list(devices)
+        self.scan_list: dict[str, list[DaqChannel]] = {}
+        self.current_scan: str | None = None
+
+    # -- traffic -------------------------------------------------------------
+    def _query(self, message: str, what: str) -> str:
+        try:
+            return self.instrument.query(message).strip()
+        except Exception as exc:  # pyvisa raises VisaIOError, OSError, ... for the same failures
+            raise DeviceError(f"{what}: no valid reply to {message!r}: {exc}") from exc
+
+    def drain_errors(self, first: str | None = None) -> list[str]:
+        """Read the instrument's error queue until it reports no error."""
+        errors = []
+        reply = first if first is not None else self._query("SYST:ERR?", "reading the error queue")
+        for _ in range(25):  # the queue holds 20 at most; never loop forever on a bad reply
+            if reply.startswith(("+0,", "0,")) or reply in ("+0", "0"):
+                break
+            errors.append(reply)
+            reply = self._query("SYST:ERR?", "reading the error queue")
+        return errors
+
+    def configure(self) -> None:
+        idn = self._query("*IDN?", "identifying the instrument")
+        for device in self.devices:
+            if device.visa_idn is not None and idn != device.visa_idn:
+                log.warning("device %r: *IDN? answered %r, VISAIDN expects %r", device.name, idn, device.visa_idn)
+        if "DAQ97" not in idn.upper():
+            log.warning("device(s) %s: %r does not look like a DAQ970A/DAQ973A",
+                        ", ".join(repr(d.name) for d in self.devices), idn)
+        self.instrument.write("*CLS")
+        for device in self.devices:
+            for command in device.cmd_on_init:
+                errors = self.drain_errors(self._query(f"{command};:SYST:ERR?", "sending CmdOnInit"))
+                for error in errors:
+                    log.error("device %r: CmdOnInit %r: instrument error %s", device.name, command, error)
+        for device in self.devices:
+            accepted = []
+            for ch in device.channels:
+                commands = channel_commands(ch)
+                first = self._query(";:".join(commands) + ";:SYST:ERR?", f"configuring channel {ch.number}")
+                errors = self.drain_errors(first)
+                if errors:
+                    log.error(
+                        "device %r channel %r (%s, DeviceChannel %d): the instrument refused %r: %s; "
+                        "channel left out of the scan",
+                        device.name, ch.config.key, ch.type, ch.number, ";".join(commands), "; ".join(errors),
+                    )
+                    continue
+                accepted.append(ch)
+            self.scan_list[device.name] = accepted
+        setup = ["FORM:READ:CHAN ON", "FORM:READ:TIME OFF", "FORM:READ:UNIT OFF", "FORM:READ:ALAR OFF",
+                 "TRIG:SOUR IMM", "TRIG:COUN 1"]
+        errors = self.drain_errors(self._query(";:".join(setup) + ";:SYST:ERR?", "setting the reading format"))
+        if errors:
+            raise DeviceError(f"the instrument refused the scan setup {';'.join(setup)!r}: {'; '.join(errors)}")
+
+    def read(self, device: DeviceSpec) -> list[Reading]:
+        assert isinstance(device, DaqDevice)
+        channels = self.scan_list.get(device.name, [])
+        if not channels:
+            raise DeviceError("no channel of this device was accepted by the instrument (see the errors above)")
+        scan = "(@" + ",".join(str(ch.number) for ch in channels) + ")"
+        message = "READ?" if scan == self.current_scan else f"ROUT:SCAN {scan};:READ?"
+        self.current_scan = None  # unknown until the reply proves the scan ran
+        sent = time.time_ns()
+        try:
+            reply = self.instrument.query(message)
+        except Exception as exc:
+            raise DeviceError(self._explain_failed_read(message, exc)) from exc
+        received = time.time_ns()
+        readings = self._parse(reply, channels, (sent + received) // 2)
+        self.current_scan = scan
+        return readings
+
+    def _explain_failed_read(self, message: str, exc: Exception) -> str:
+        text = f"no reply to {message!r}: {exc}"
+        try:
+            errors = self.drain_errors()
+        except DeviceError:
+            return text + " (the connection is not answering; it will be reopened)"
+        return text + (f"; instrument error queue: {'; '.join(errors)}" if errors else "")
+
+    @staticmethod
+    def _parse(reply: str, channels: Sequence[DaqChannel], time_ns: int) -> list[Reading]:
+        parts = [p.strip() for p in reply.strip().split(",")]
+        if len(parts) != 2 * len(channels):
+            raise DeviceError(
+                f"READ? returned {len(parts)} items, expected {2 * len(channels)} "
+                f"(value,channel for {len(channels)} channels): {reply[:200]!r}"
+            )
+        try:
+            values = [float(v) for v in parts[0::2]]
+            numbers = [int(float(c)) for c in parts[1::2]]
+        except ValueError:
+            raise DeviceError(f"READ? returned a reply that is not value,channel pairs: {reply[:200]!r}") from None
+        expected = [ch.number for ch in channels]
+        if numbers != expected:
+            raise DeviceError(f"READ? returned channels {numbers}, the scan list is {expected}")
+        readings = []
+        for ch, value in zip(channels, values):
+            problem = None
+            if math.isnan(value) or math.isinf(value):
+                problem = f"the instrument returned {value}"
+            elif abs(value) >= OVERLOAD_THRESHOLD:
+                problem = f"overload or open input ({value:+.2E})"
+            readings.append(Reading(ch.config, value, time_ns, problem))
+        return readings
+
+    def close(self) -> None:
+        try:
+            self.instrument.close()
+        except Exception as exc:  # closing a dead connection may fail; nothing to do about it
+            log.debug("closing the VISA session: %s", exc)
+
+
+_managers: dict[str, Any] = {}
+_managers_lock = threading.Lock()
+
+
+def _resource_manager(library: str) -> Any:
+    # One ResourceManager per VISA library for the whole process: closing a
+    # manager closes every resource it opened, so sessions must not own it.
+    import pyvisa
+
+    with _managers_lock:
+        if library not in _managers:
+            _managers[library] = pyvisa.ResourceManager(library)
+        return _managers[library]
+
+
+def open_visa(device: DaqDevice) -> Instrument:
+    """Open the VISA resource of ``device`` with newline termination."""
+    try:
+        rm = _resource_manager(device.visa_library)
+        return rm.open_resource(  # type: ignore[no-any-return]
+            device.address,
+            timeout=device.timeout_ms,
+            read_termination="\n",
+            write_termination="\n",
+        )
+    except Exception as exc:  # pyvisa reports absent instruments with many exception types
+        raise DeviceError(f"cannot open {device.address!r} (VISA library {device.visa_library}): {exc}") from exc
+
+
+class Daq970aDriver(Driver):
+    """Keysight DAQ970A / DAQ973A."""
+
+    name = "daq970a"
+    models = MODELS
+
+    def __init__(self, opener: Callable[[DaqDevice], Instrument] = open_visa) -> None:
+        self.opener = opener
+
+    def parse(self, node: Node) -> DaqDevice:
+        config: DeviceConfig = parse_device(
+            node,
+            default_measurement="daq970a",
+            extra_device_keys={"VISAIDN", "CmdOnInit", "AveragingTime", "VisaLibrary"},
+            extra_channel_keys={"DeviceChannel"},
+        )
+        config.params.check_keys(())
+        address = node.str("Address")
+        timeout_ms = node.integer("Timeout", 10000, minimum=1, maximum=3_600_000)
+        averaging_time = node.number("AveragingTime", None, exclusive_minimum=0, maximum=1)
+        cmd = node.value.get("CmdOnInit")
+        if isinstance(cmd, list):
+            cmds = tuple(_str_item(node.child("CmdOnInit"), i) for i in range(len(cmd)))
+        else:
+            text = node.str("CmdOnInit", "")
+            cmds = (text,) if text.strip() else ()
+        channels = tuple(_parse_channel(ch, averaging_time) for ch in config.channels)
+        seen: dict[int, str] = {}
+        for ch in channels:
+            if ch.number in seen:
+                raise ch.config.node.error(f"DeviceChannel {ch.number} is already used by channel {seen[ch.number]!r}",
+                                           "DeviceChannel")
+            seen[ch.number] = ch.config.key
+        deadline = node.number("Deadline", None, exclusive_minimum=0)
+        return DaqDevice(
+            config=config,
+            connection=f"{node.str('VisaLibrary', '@py')}|{address}",
+            deadline_s=float(deadline) if deadline is not None else 2 * timeout_ms / 1000 + 1,
+            address=address,
+            visa_library=node.str("VisaLibrary", "@py"),
+            visa_idn=node.str("VISAIDN", None),
+            cmd_on_init=cmds,
+            timeout_ms=timeout_ms,
+            channels=channels,
+        )
+
+    def check_all(self, devices: Sequence[DeviceSpec]) -> None:
+        """Devices sharing one instrument must not configure the same channel."""
+        owner: dict[tuple[str, int], DaqDevice] = {}
+        for device in devices:
+            assert isinstance(device, DaqDevice)
+            for ch in device.channels:
+                key = (device.connection, ch.number)
+                if key in owner and owner[key] is not device:
+                    raise ch.config.node.error(
+                        f"DeviceChannel {ch.number} of {device.address!r} is also configured by device "
+                        f"{owner[key].name!r}; one instrument channel can have one configuration",
+                        "DeviceChannel",
+                    )
+                owner[key] = device
+
+    def open(self, devices: Sequence[DeviceSpec]) -> Session:
+        daq_devices = [d for d in devices if isinstance(d, DaqDevice)]
+        instrument = self.opener(daq_devices[0])
+        session = DaqSession(instrument, daq_devices)
+        try:
+            session.configure()
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
+        from ..sim.daq970a import Daq970aSimulator
+
+        sims: dict[str, Daq970aSimulator] = {}
+        out: list[DeviceSpec] = []
+        for device in devices:
+            assert isinstance(device, DaqDevice)
+            if device.connection not in sims:
+                model = "DAQ973A" if "973" in device.config.model else "DAQ970A"
+                sims[device.connection] = Daq970aSimulator(model=model).start()
+            sim = sims[device.connection]
+            out.append(replace(device, address=sim.address, visa_library="@py", visa_idn=None,
+                               connection=f"sim|{sim.address}"))
+        def stop() -> None:
+            for sim in sims.values():
+                sim.stop()
+
+        return out, stop
+
+
+def _str_item(node: Node, index: int) -> str:
+    value = node.value[index]
+    if not isinstance(value, str):
+        raise node.error("expected a string (one SCPI command)", index)
+    return value

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from telegraf_inputs.sim.daq970a import Daq970aSimulator
+
+
+@pytest.fixture
+def sim() -> Iterator[Daq970aSimulator]:
+    simulator = Daq970aSimulator().start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def sim2() -> Iterator[Daq970aSimulator]:
+    simulator = Daq970aSimulator().start()
+    yield simulator
+    simulator.stop()
