@@ -41,15 +41,33 @@ def build_parser(driver: Driver) -> argparse.ArgumentParser:
         epilog=EPILOG.format(prog=prog),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", "-c", required=True, type=Path, metavar="FILE",
-                        help="devices.json: a JSON list of device entries (other models in it are skipped)")
-    parser.add_argument("--device", "-d", action="append", metavar="NAME",
-                        help="read only the device with this \"Device\" name (repeatable)")
+    parser.add_argument(
+        "--config",
+        "-c",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="devices.json: a JSON list of device entries (other models in it are skipped)",
+    )
+    parser.add_argument(
+        "--device",
+        "-d",
+        action="append",
+        metavar="NAME",
+        help='read only the device with this "Device" name (repeatable)',
+    )
     parser.add_argument("--once", action="store_true", help="gather once, print, exit")
-    parser.add_argument("--simulate", action="store_true",
-                        help="read built-in simulators instead of the configured addresses (no hardware needed)")
-    parser.add_argument("--interval", type=float, metavar="S",
-                        help="gather every S seconds on its own (with Telegraf's signal = \"none\")")
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="read built-in simulators instead of the configured addresses (no hardware needed)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        metavar="S",
+        help='gather every S seconds on its own (with Telegraf\'s signal = "none")',
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging (D! lines)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -68,7 +86,8 @@ def load_devices(driver: Driver, path: Path, names: Sequence[str] | None) -> lis
         unknown = [n for n in names if n not in known]
         if unknown:
             raise config.ConfigError(
-                str(path), "",
+                str(path),
+                "",
                 f"--device {unknown[0]!r} is not a device of this model here; known: {', '.join(map(repr, known))}",
             )
         devices = [known[n] for n in dict.fromkeys(names)]

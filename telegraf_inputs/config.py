@@ -118,9 +118,7 @@ class Node:
                 continue
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise self.error(
-                f"unknown key {key!r}; {hint}allowed here: {', '.join(allowed)}", key
-            )
+            raise self.error(f"unknown key {key!r}; {hint}allowed here: {', '.join(allowed)}", key)
 
     def items(self) -> list[tuple[str, Node]]:
         """The members of an object, as (key, Node) pairs in file order."""
@@ -134,7 +132,7 @@ class Node:
             return default
         return self.value[key]
 
-    def str(self, key: str, default: Any = _MISSING, *, choices: Iterable[str] | None = None) -> Any:
+    def text(self, key: str, default: Any = _MISSING, *, choices: Iterable[str] | None = None) -> Any:
         """A string member; with ``choices``, one of them (case-insensitive, canonical case returned)."""
         value = self._get(key, default)
         if value is default and default is not _MISSING:
@@ -174,7 +172,9 @@ class Node:
             raise self.error(f"{value} is above the maximum {maximum}", key)
         return value
 
-    def integer(self, key: str, default: Any = _MISSING, *, minimum: int | None = None, maximum: int | None = None) -> Any:
+    def integer(
+        self, key: str, default: Any = _MISSING, *, minimum: int | None = None, maximum: int | None = None
+    ) -> Any:
         """An integer member; a string of digits is accepted (older files use them)."""
         value = self._get(key, default)
         if value is default and default is not _MISSING:
@@ -284,8 +284,18 @@ class DeviceConfig:
 
 
 DEVICE_KEYS = frozenset(
-    {"Device", "Model", "Address", "Timeout", "Deadline", "tags", "measurement", "Channels",
-     "DeviceSpecificParams", "ParallelReadout"}
+    {
+        "Device",
+        "Model",
+        "Address",
+        "Timeout",
+        "Deadline",
+        "tags",
+        "measurement",
+        "Channels",
+        "DeviceSpecificParams",
+        "ParallelReadout",
+    }
 )
 CHANNEL_KEYS = frozenset({"Type", "Multiplier", "Converter", "field-key", "tags", "DeviceSpecificParams"})
 
@@ -312,7 +322,7 @@ def _converter(node: Node) -> Polynomial | None:
         return None
     conv = node.object("Converter")
     conv.check_keys({"Type", "Coefficients"})
-    conv.str("Type", choices=["polynomial"])
+    conv.text("Type", choices=["polynomial"])
     coeffs = conv.object("Coefficients")
     by_power: dict[int, float] = {}
     for power_text, coeff_node in coeffs.items():
@@ -320,7 +330,7 @@ def _converter(node: Node) -> Polynomial | None:
             raise coeff_node.error(f"coefficient keys are exponents 0, 1, 2, ...; found {power_text!r}")
         by_power[int(power_text)] = coeffs.number(power_text)
     if not by_power:
-        raise coeffs.error("no coefficients; give at least {\"0\": c0, \"1\": c1}")
+        raise coeffs.error('no coefficients; give at least {"0": c0, "1": c1}')
     if max(by_power) > 20:
         raise coeffs.error(f"exponent {max(by_power)} is above the maximum 20")
     return Polynomial(tuple(by_power.get(k, 0.0) for k in range(max(by_power) + 1)))
@@ -330,7 +340,7 @@ def parse_channel(key: str, node: Node, extra_keys: Iterable[str] = ()) -> Chann
     """Parse the generic keys of one channel; ``extra_keys`` are the model's own."""
     node.expect_object()
     node.check_keys(CHANNEL_KEYS | set(extra_keys))
-    field_key = node.str("field-key", "value")
+    field_key = node.text("field-key", "value")
     try:
         check_name(field_key, "field key")
     except ValueError as exc:
@@ -338,7 +348,7 @@ def parse_channel(key: str, node: Node, extra_keys: Iterable[str] = ()) -> Chann
     node.object("DeviceSpecificParams", {})
     return ChannelConfig(
         key=key,
-        type=node.str("Type", None),
+        type=node.text("Type", None),
         multiplier=float(node.number("Multiplier", 1.0)),
         converter=_converter(node),
         field_key=field_key,
@@ -356,7 +366,7 @@ def parse_device(
 ) -> DeviceConfig:
     """Parse the generic keys of one device entry and its channels."""
     node.check_keys(DEVICE_KEYS | set(extra_device_keys))
-    measurement = node.str("measurement", default_measurement)
+    measurement = node.text("measurement", default_measurement)
     try:
         check_name(measurement, "measurement", ", ")
         if measurement.startswith("#"):
@@ -370,8 +380,8 @@ def parse_device(
         raise channels_node.error("no channels; a device needs at least one")
     fields_seen: dict[tuple[Any, ...], str] = {}
     device = DeviceConfig(
-        name=node.str("Device"),
-        model=node.str("Model"),
+        name=node.text("Device"),
+        model=node.text("Model"),
         measurement=measurement,
         tags=_tags(node, "tags"),
         channels=channels,
@@ -383,7 +393,7 @@ def parse_device(
             raise ch.node.error(
                 f"writes the same field {ch.field_key!r} with the same tags as channel "
                 f"{fields_seen[series]!r}, so one would overwrite the other; give it a distinct "
-                "tag (e.g. \"sensor\") or field-key"
+                'tag (e.g. "sensor") or field-key'
             )
         fields_seen[series] = ch.key
     return device
@@ -425,10 +435,10 @@ def load(
     names: dict[str, str] = {}
     for index in range(len(root.value)):
         node = root.child(index).expect_object()
-        name = node.str("Device")
+        name = node.text("Device")
         if not name.strip():
             raise node.error("the device name must not be empty", "Device")
-        model = node.str("Model")
+        model = node.text("Model")
         if not select(model):
             continue
         try:

@@ -83,8 +83,7 @@ def encode(metric: Metric) -> str:
         raise ValueError(f"metric {metric.measurement!r} has no fields")
     parts = [_escape_measurement(metric.measurement, "measurement")]
     for key in sorted(metric.tags):
-        value = metric.tags[key]
-        parts.append(f",{_escape_key(key, 'tag key')}={_escape_key(value, 'tag value')}")
+        parts.append(f",{_escape_key(key, 'tag key')}={_escape_key(metric.tags[key], 'tag value')}")
     fields = []
     for key, value in metric.fields.items():
         fields.append(f"{_escape_key(key, 'field key')}={_format_value(key, value)}")

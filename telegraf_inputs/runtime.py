@@ -10,6 +10,7 @@ overlap.  Failures are logged once per failure streak; recovery is logged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -91,7 +92,7 @@ class _Connection:
         self.devices = list(devices)
         self.session: Session | None = None
         self.jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
-        self.busy: Future[Any] | None = None
+        self.overdue: Future[Any] | None = None  # a gather's read that passed its deadline
         self.thread = threading.Thread(target=self._run, name=f"conn-{devices[0].connection}", daemon=True)
         self.thread.start()
 
@@ -111,7 +112,6 @@ class _Connection:
     def submit(self, job: Callable[[], Any]) -> Future[Any]:
         future: Future[Any] = Future()
         self.jobs.put((job, future))
-        self.busy = future
         return future
 
     def _close(self) -> None:
@@ -171,14 +171,14 @@ class Runner:
         pending: list[tuple[_Connection, dict[str, Any], Future[Any] | None]] = []
         for conn in self.connections:
             results: dict[str, Any] = {}
-            if conn.busy is not None and not conn.busy.done():
+            if conn.overdue is not None and not conn.overdue.done():
                 for device in conn.devices:
                     results[device.name] = TimeoutError(
                         "still busy with an earlier read that passed its deadline; skipped"
                     )
                 pending.append((conn, results, None))
                 continue
-            pending.append((conn, results, conn.submit(lambda c=conn, r=results: c.read_all(r))))
+            pending.append((conn, results, conn.submit(functools.partial(conn.read_all, results))))
         for conn, results, future in pending:
             if future is None:
                 continue
@@ -193,11 +193,11 @@ class Runner:
                     future.result(timeout=min(remaining, 0.05))
                 except TimeoutError:
                     pass
+            if not future.done():
+                conn.overdue = future
             for device in conn.devices:
                 if device.name not in results:
-                    results[device.name] = TimeoutError(
-                        f"no reading within the deadline of {device.deadline_s:g} s"
-                    )
+                    results[device.name] = TimeoutError(f"no reading within the deadline of {device.deadline_s:g} s")
         return self._collect(pending)
 
     def _collect(self, pending: list[tuple[_Connection, dict[str, Any], Future[Any] | None]]) -> GatherResult:

@@ -55,7 +55,11 @@ def daq_device(address: str, name: str = "daq", channels: dict[str, Any] | None 
 def run_once(args: list[str], timeout: float = 30, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         executable("telegraf-daq970a") + args + ["--once"],
-        capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -69,8 +73,11 @@ class ExecdProcess:
     def __init__(self, args: list[str], name: str = "telegraf-daq970a", env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             executable(name) + args,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env, bufsize=0,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            bufsize=0,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.stderr: list[str] = []

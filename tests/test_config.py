@@ -65,9 +65,24 @@ def test_device_selection(tmp_path: Path) -> None:
 
 def test_averaging_time_becomes_dcv_aperture(tmp_path: Path) -> None:
     path = tmp_path / "d.json"
-    path.write_text(json.dumps([good_device(AveragingTime=0.2, Channels={
-        "a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"sensor": "a"}},
-        "b": {"DeviceChannel": 102, "Type": "DCV", "DeviceSpecificParams": {"NPLC": 1}, "tags": {"sensor": "b"}}})]))
+    path.write_text(
+        json.dumps(
+            [
+                good_device(
+                    AveragingTime=0.2,
+                    Channels={
+                        "a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"sensor": "a"}},
+                        "b": {
+                            "DeviceChannel": 102,
+                            "Type": "DCV",
+                            "DeviceSpecificParams": {"NPLC": 1},
+                            "tags": {"sensor": "b"},
+                        },
+                    },
+                )
+            ]
+        )
+    )
     a, b = load(path)[0].channels
     assert channel_commands(a) == ["CONF:VOLT:DC (@101)", "VOLT:DC:APER 0.2,(@101)"]
     assert channel_commands(b) == ["CONF:VOLT:DC (@102)", "VOLT:DC:NPLC 1,(@102)"]
@@ -76,43 +91,116 @@ def test_averaging_time_becomes_dcv_aperture(tmp_path: Path) -> None:
 BROKEN = [
     ("not a list", {"Device": "x"}, "(top level)", "expected a list of device objects, found an object"),
     ("no name", [{"Model": "Keysight DAQ970A"}], "[0]", "required key 'Device' is missing"),
-    ("bad type", [good_device(Channels={"103": {"DeviceChannel": 103, "Type": "TEMPX"}})],
-     "[0].Channels.103.Type", "'TEMPX' is not allowed; use one of: DCV, ACV, DCI"),
+    (
+        "bad type",
+        [good_device(Channels={"103": {"DeviceChannel": 103, "Type": "TEMPX"}})],
+        "[0].Channels.103.Type",
+        "'TEMPX' is not allowed; use one of: DCV, ACV, DCI",
+    ),
     ("typo key", [good_device(Timout=100)], "[0].Timout", "unknown key 'Timout'; did you mean 'Timeout'?"),
-    ("channel typo", [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "DCV", "Multipler": 2}})],
-     "[0].Channels.101.Multipler", "did you mean 'Multiplier'?"),
-    ("string multiplier", [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "DCV", "Multiplier": "2"}})],
-     "[0].Channels.101.Multiplier", "expected a number, found a string"),
-    ("bad channel", [good_device(Channels={"x": {"DeviceChannel": 450, "Type": "DCV"}})],
-     "[0].Channels.x.DeviceChannel", "450 is outside the allowed range 101..399"),
-    ("nplc on acv", [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "ACV",
-                                                    "DeviceSpecificParams": {"NPLC": 10}}})],
-     "[0].Channels.101.DeviceSpecificParams.NPLC", "NPLC is not available for Type 'ACV'"),
-    ("range on temp", [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "TEMPK",
-                                                      "DeviceSpecificParams": {"Range": 10}}})],
-     "[0].Channels.101.DeviceSpecificParams.Range", "a temperature channel has no range"),
-    ("converter", [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "DCV", "Converter": {
-        "Type": "polynomial", "Coefficients": {"a": 1}}}})],
-     "[0].Channels.101.Converter.Coefficients.a", "coefficient keys are exponents 0, 1, 2, ...; found 'a'"),
+    (
+        "channel typo",
+        [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "DCV", "Multipler": 2}})],
+        "[0].Channels.101.Multipler",
+        "did you mean 'Multiplier'?",
+    ),
+    (
+        "string multiplier",
+        [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "DCV", "Multiplier": "2"}})],
+        "[0].Channels.101.Multiplier",
+        "expected a number, found a string",
+    ),
+    (
+        "bad channel",
+        [good_device(Channels={"x": {"DeviceChannel": 450, "Type": "DCV"}})],
+        "[0].Channels.x.DeviceChannel",
+        "450 is outside the allowed range 101..399",
+    ),
+    (
+        "nplc on acv",
+        [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "ACV", "DeviceSpecificParams": {"NPLC": 10}}})],
+        "[0].Channels.101.DeviceSpecificParams.NPLC",
+        "NPLC is not available for Type 'ACV'",
+    ),
+    (
+        "range on temp",
+        [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "TEMPK", "DeviceSpecificParams": {"Range": 10}}})],
+        "[0].Channels.101.DeviceSpecificParams.Range",
+        "a temperature channel has no range",
+    ),
+    (
+        "converter",
+        [
+            good_device(
+                Channels={
+                    "101": {
+                        "DeviceChannel": 101,
+                        "Type": "DCV",
+                        "Converter": {"Type": "polynomial", "Coefficients": {"a": 1}},
+                    }
+                }
+            )
+        ],
+        "[0].Channels.101.Converter.Coefficients.a",
+        "coefficient keys are exponents 0, 1, 2, ...; found 'a'",
+    ),
     ("duplicate name", [good_device(), good_device()], "[1].Device", "device name 'daq' is already used at [0]"),
-    ("duplicate channel", [good_device(Channels={"a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "1"}},
-                                                 "b": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "2"}}})],
-     "[0].Channels.b.DeviceChannel", "DeviceChannel 101 is already used by channel 'a'"),
-    ("shared channel", [good_device(), good_device(Device="other")],
-     "[1].Channels.101.DeviceChannel", "is also configured by device 'daq'"),
-    ("same series", [good_device(Channels={"a": {"DeviceChannel": 101, "Type": "DCV"},
-                                           "b": {"DeviceChannel": 102, "Type": "DCV"}})],
-     "[0].Channels.b", "writes the same field 'value' with the same tags as channel 'a'"),
+    (
+        "duplicate channel",
+        [
+            good_device(
+                Channels={
+                    "a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "1"}},
+                    "b": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "2"}},
+                }
+            )
+        ],
+        "[0].Channels.b.DeviceChannel",
+        "DeviceChannel 101 is already used by channel 'a'",
+    ),
+    (
+        "shared channel",
+        [good_device(), good_device(Device="other")],
+        "[1].Channels.101.DeviceChannel",
+        "is also configured by device 'daq'",
+    ),
+    (
+        "same series",
+        [
+            good_device(
+                Channels={"a": {"DeviceChannel": 101, "Type": "DCV"}, "b": {"DeviceChannel": 102, "Type": "DCV"}}
+            )
+        ],
+        "[0].Channels.b",
+        "writes the same field 'value' with the same tags as channel 'a'",
+    ),
     ("bad tag", [good_device(tags={"room": "ends\\"})], "[0].tags.room", "backslash at its end"),
-    ("missing env", [good_device(Address="${NO_SUCH_VARIABLE_X}")], "[0].Address",
-     "environment variable NO_SUCH_VARIABLE_X is not set"),
-    ("nplc and aperture", [good_device(Channels={"101": {"DeviceChannel": 101, "Type": "DCV",
-                                                          "DeviceSpecificParams": {"NPLC": 1, "Aperture": 0.1}}})],
-     "[0].Channels.101.DeviceSpecificParams.Aperture", "give NPLC or Aperture, not both"),
+    (
+        "missing env",
+        [good_device(Address="${NO_SUCH_VARIABLE_X}")],
+        "[0].Address",
+        "environment variable NO_SUCH_VARIABLE_X is not set",
+    ),
+    (
+        "nplc and aperture",
+        [
+            good_device(
+                Channels={
+                    "101": {"DeviceChannel": 101, "Type": "DCV", "DeviceSpecificParams": {"NPLC": 1, "Aperture": 0.1}}
+                }
+            )
+        ],
+        "[0].Channels.101.DeviceSpecificParams.Aperture",
+        "give NPLC or Aperture, not both",
+    ),
     ("no channels", [good_device(Channels={})], "[0].Channels", "no channels; a device needs at least one"),
     ("no daq", [{"Device": "x", "Model": "PurpleAir"}], "(top level)", "no device has a Model this executable reads"),
-    ("odd key", [good_device(Channels={"0.3(CF)": {"DeviceChannel": 101, "Type": "DCV", "Unit": "V"}})],
-     '[0].Channels["0.3(CF)"].Unit', "unknown key 'Unit'"),
+    (
+        "odd key",
+        [good_device(Channels={"0.3(CF)": {"DeviceChannel": 101, "Type": "DCV", "Unit": "V"}})],
+        '[0].Channels["0.3(CF)"].Unit',
+        "unknown key 'Unit'",
+    ),
 ]
 
 
@@ -129,8 +217,10 @@ def test_broken_config_names_file_path_and_problem(tmp_path: Path, content, path
 
 def test_duplicate_json_keys_are_an_error(tmp_path: Path) -> None:
     file = tmp_path / "devices.json"
-    file.write_text('[{"Device": "d", "Model": "Keysight DAQ970A", "Address": "a", "Channels": {'
-                    '"101": {"DeviceChannel": 101, "Type": "DCV"}, "101": {"DeviceChannel": 102, "Type": "DCV"}}}]')
+    file.write_text(
+        '[{"Device": "d", "Model": "Keysight DAQ970A", "Address": "a", "Channels": {'
+        '"101": {"DeviceChannel": 101, "Type": "DCV"}, "101": {"DeviceChannel": 102, "Type": "DCV"}}}]'
+    )
     with pytest.raises(ConfigError, match=r"\[0\]\.Channels\.101: key '101' appears more than once"):
         load(file)
 
@@ -154,9 +244,14 @@ def test_environment_variables_are_substituted(tmp_path: Path, monkeypatch) -> N
     assert load(file)[0].address == "TCPIP0::10.1.2.3::5025::SOCKET"
 
 
-@given(st.dictionaries(st.from_regex(r"[A-Z_][A-Z0-9_]{0,8}", fullmatch=True),
-                       st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=10), max_size=4),
-       st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="$"), max_size=10))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Z_][A-Z0-9_]{0,8}", fullmatch=True),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=10),
+        max_size=4,
+    ),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="$"), max_size=10),
+)
 def test_environment_expansion_replaces_exactly_the_references(environ, plain) -> None:
     names = sorted(environ)
     template = plain + "".join("${" + n + "}" + plain for n in names)
@@ -164,9 +259,27 @@ def test_environment_expansion_replaces_exactly_the_references(environ, plain) -
     assert expand_environment(Node({"k": [template]}, "", "f"), environ) == {"k": [expected]}
 
 
-@pytest.mark.parametrize("content,path,message", [b[1:] for b in BROKEN if b[0] in (
-    "not a list", "no name", "bad type", "typo key", "channel typo", "string multiplier", "bad channel",
-    "converter", "no channels", "odd key")], ids=lambda v: str(v)[:20])
+@pytest.mark.parametrize(
+    "content,path,message",
+    [
+        b[1:]
+        for b in BROKEN
+        if b[0]
+        in (
+            "not a list",
+            "no name",
+            "bad type",
+            "typo key",
+            "channel typo",
+            "string multiplier",
+            "bad channel",
+            "converter",
+            "no channels",
+            "odd key",
+        )
+    ],
+    ids=lambda v: str(v)[:20],
+)
 def test_schema_rejects_what_the_loader_rejects(content, path: str, message: str) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(content, SCHEMA)

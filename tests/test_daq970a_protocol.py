@@ -20,8 +20,10 @@ from telegraf_inputs.sim.daq970a import Daq970aSimulator
 
 IDN = "Keysight Technologies,DAQ970A,MY00000001,A.03.00"
 NO_ERROR = '+0,"No error"'
-SETUP = ("FORM:READ:CHAN ON;:FORM:READ:TIME OFF;:FORM:READ:UNIT OFF;:FORM:READ:ALAR OFF;"
-         ":TRIG:SOUR IMM;:TRIG:COUN 1;:SYST:ERR?")
+SETUP = (
+    "FORM:READ:CHAN ON;:FORM:READ:TIME OFF;:FORM:READ:UNIT OFF;:FORM:READ:ALAR OFF;"
+    ":TRIG:SOUR IMM;:TRIG:COUN 1;:SYST:ERR?"
+)
 
 
 class Replay:
@@ -58,13 +60,21 @@ def devices(tmp_path: Path, entries: list[dict]) -> list[DaqDevice]:
 
 
 def entry(name: str, channels: dict, **extra) -> dict:
-    return {"Device": name, "Model": "Keysight DAQ970A", "Address": "TCPIP0::h::5025::SOCKET",
-            "Channels": channels, **extra}
+    return {
+        "Device": name,
+        "Model": "Keysight DAQ970A",
+        "Address": "TCPIP0::h::5025::SOCKET",
+        "Channels": channels,
+        **extra,
+    }
 
 
 TYPES = [
-    ("DCV", {"Range": 10, "Resolution": 1e-5, "NPLC": 10, "AutoZero": False},
-     ["CONF:VOLT:DC 10,1e-05,(@101)", "VOLT:DC:NPLC 10,(@101)", "VOLT:DC:ZERO:AUTO OFF,(@101)"]),
+    (
+        "DCV",
+        {"Range": 10, "Resolution": 1e-5, "NPLC": 10, "AutoZero": False},
+        ["CONF:VOLT:DC 10,1e-05,(@101)", "VOLT:DC:NPLC 10,(@101)", "VOLT:DC:ZERO:AUTO OFF,(@101)"],
+    ),
     ("DCV", {"Resolution": "MAX"}, ["CONF:VOLT:DC AUTO,MAX,(@101)"]),
     ("ACV", {"Range": 0.1}, ["CONF:VOLT:AC 0.1,(@101)"]),
     ("DCI", {"Range": 0.01, "Aperture": 0.1}, ["CONF:CURR:DC 0.01,(@101)", "CURR:DC:APER 0.1,(@101)"]),
@@ -83,8 +93,9 @@ TYPES = [
 
 @pytest.mark.parametrize("kind,params,commands", TYPES, ids=[f"{t[0]}-{i}" for i, t in enumerate(TYPES)])
 def test_configuration_commands_per_type(tmp_path: Path, kind: str, params: dict, commands: list[str]) -> None:
-    (device,) = devices(tmp_path, [entry("d", {"c": {"DeviceChannel": 101, "Type": kind,
-                                                     "DeviceSpecificParams": params}})])
+    (device,) = devices(
+        tmp_path, [entry("d", {"c": {"DeviceChannel": 101, "Type": kind, "DeviceSpecificParams": params}})]
+    )
     assert channel_commands(device.channels[0]) == commands
 
 
@@ -97,20 +108,32 @@ def test_every_configuration_is_accepted_by_the_simulator(sim: Daq970aSimulator,
 
 
 def test_connect_configure_and_two_gathers(tmp_path: Path) -> None:
-    (device,) = devices(tmp_path, [entry("d", {
-        "a": {"DeviceChannel": 101, "Type": "TEMPT", "tags": {"s": "a"}},
-        "b": {"DeviceChannel": 102, "Type": "DCV", "DeviceSpecificParams": {"NPLC": 1}, "tags": {"s": "b"}},
-    }, VISAIDN=IDN, CmdOnInit="*RST")])
-    replay = Replay([
-        ("*IDN?", IDN),
-        ("*CLS", None),
-        ("*RST;:SYST:ERR?", NO_ERROR),
-        ("CONF:TEMP TC,T,(@101);:UNIT:TEMP C,(@101);:SYST:ERR?", NO_ERROR),
-        ("CONF:VOLT:DC (@102);:VOLT:DC:NPLC 1,(@102);:SYST:ERR?", NO_ERROR),
-        (SETUP, NO_ERROR),
-        ("ROUT:SCAN (@101,102);:READ?", "+2.25000000E+01,101,-1.50000000E-03,102"),
-        ("READ?", "+2.26000000E+01,101,-1.60000000E-03,102"),
-    ])
+    (device,) = devices(
+        tmp_path,
+        [
+            entry(
+                "d",
+                {
+                    "a": {"DeviceChannel": 101, "Type": "TEMPT", "tags": {"s": "a"}},
+                    "b": {"DeviceChannel": 102, "Type": "DCV", "DeviceSpecificParams": {"NPLC": 1}, "tags": {"s": "b"}},
+                },
+                VISAIDN=IDN,
+                CmdOnInit="*RST",
+            )
+        ],
+    )
+    replay = Replay(
+        [
+            ("*IDN?", IDN),
+            ("*CLS", None),
+            ("*RST;:SYST:ERR?", NO_ERROR),
+            ("CONF:TEMP TC,T,(@101);:UNIT:TEMP C,(@101);:SYST:ERR?", NO_ERROR),
+            ("CONF:VOLT:DC (@102);:VOLT:DC:NPLC 1,(@102);:SYST:ERR?", NO_ERROR),
+            (SETUP, NO_ERROR),
+            ("ROUT:SCAN (@101,102);:READ?", "+2.25000000E+01,101,-1.50000000E-03,102"),
+            ("READ?", "+2.26000000E+01,101,-1.60000000E-03,102"),
+        ]
+    )
     driver = Daq970aDriver(opener=lambda d: replay)
     session = driver.open([device])
     first = session.read(device)
@@ -122,19 +145,30 @@ def test_connect_configure_and_two_gathers(tmp_path: Path) -> None:
 
 
 def test_refused_channel_is_reported_and_left_out_of_the_scan(tmp_path: Path, caplog) -> None:
-    (device,) = devices(tmp_path, [entry("d", {
-        "a": {"DeviceChannel": 101, "Type": "DCI", "tags": {"s": "a"}},
-        "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}},
-    })])
-    replay = Replay([
-        ("*IDN?", IDN), ("*CLS", None),
-        ("CONF:CURR:DC (@101);:SYST:ERR?", '-221,"Settings conflict"'),
-        ("SYST:ERR?", '-222,"Data out of range"'),
-        ("SYST:ERR?", NO_ERROR),
-        ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR),
-        (SETUP, NO_ERROR),
-        ("ROUT:SCAN (@102);:READ?", "+1.00000000E+00,102"),
-    ])
+    (device,) = devices(
+        tmp_path,
+        [
+            entry(
+                "d",
+                {
+                    "a": {"DeviceChannel": 101, "Type": "DCI", "tags": {"s": "a"}},
+                    "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}},
+                },
+            )
+        ],
+    )
+    replay = Replay(
+        [
+            ("*IDN?", IDN),
+            ("*CLS", None),
+            ("CONF:CURR:DC (@101);:SYST:ERR?", '-221,"Settings conflict"'),
+            ("SYST:ERR?", '-222,"Data out of range"'),
+            ("SYST:ERR?", NO_ERROR),
+            ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR),
+            (SETUP, NO_ERROR),
+            ("ROUT:SCAN (@102);:READ?", "+1.00000000E+00,102"),
+        ]
+    )
     session = Daq970aDriver(opener=lambda d: replay).open([device])
     assert [r.channel.key for r in session.read(device)] == ["b"]
     message = next(r.getMessage() for r in caplog.records if r.levelname == "ERROR")
@@ -145,59 +179,104 @@ def test_refused_channel_is_reported_and_left_out_of_the_scan(tmp_path: Path, ca
 
 def test_idn_mismatch_is_a_warning(tmp_path: Path, caplog) -> None:
     (device,) = devices(tmp_path, [entry("d", {"a": {"DeviceChannel": 101, "Type": "DCV"}}, VISAIDN="Other,X,1,2")])
-    replay = Replay([("*IDN?", IDN), ("*CLS", None), ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
-                     (SETUP, NO_ERROR)])
+    replay = Replay([("*IDN?", IDN), ("*CLS", None), ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR), (SETUP, NO_ERROR)])
     Daq970aDriver(opener=lambda d: replay).open([device])
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == [f"device 'd': *IDN? answered {IDN!r}, VISAIDN expects 'Other,X,1,2'"]
 
 
 def test_shared_connection_switches_scan_lists(tmp_path: Path) -> None:
-    one, two = devices(tmp_path, [
-        entry("one", {"a": {"DeviceChannel": 101, "Type": "DCV"}}),
-        entry("two", {"b": {"DeviceChannel": 102, "Type": "RES"}}),
-    ])
-    replay = Replay([
-        ("*IDN?", IDN), ("*CLS", None),
-        ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
-        ("CONF:RES (@102);:SYST:ERR?", NO_ERROR),
-        (SETUP, NO_ERROR),
-        ("ROUT:SCAN (@101);:READ?", "+1.0E+00,101"),
-        ("ROUT:SCAN (@102);:READ?", "+1.0E+03,102"),
-        ("ROUT:SCAN (@101);:READ?", "+1.1E+00,101"),
-    ])
+    one, two = devices(
+        tmp_path,
+        [
+            entry("one", {"a": {"DeviceChannel": 101, "Type": "DCV"}}),
+            entry("two", {"b": {"DeviceChannel": 102, "Type": "RES"}}),
+        ],
+    )
+    replay = Replay(
+        [
+            ("*IDN?", IDN),
+            ("*CLS", None),
+            ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
+            ("CONF:RES (@102);:SYST:ERR?", NO_ERROR),
+            (SETUP, NO_ERROR),
+            ("ROUT:SCAN (@101);:READ?", "+1.0E+00,101"),
+            ("ROUT:SCAN (@102);:READ?", "+1.0E+03,102"),
+            ("ROUT:SCAN (@101);:READ?", "+1.1E+00,101"),
+        ]
+    )
     session = Daq970aDriver(opener=lambda d: replay).open([one, two])
     assert [r.value for r in session.read(one) + session.read(two) + session.read(one)] == [1.0, 1000.0, 1.1]
 
 
-@pytest.mark.parametrize("reply,problem", [
-    ("+9.90000000E+37,101,+1.0E+00,102", "overload or open input (+9.90E+37)"),
-    ("-9.90000000E+37,101,+1.0E+00,102", "overload or open input (-9.90E+37)"),
-    ("NAN,101,+1.0E+00,102", "the instrument returned nan"),
-])
+@pytest.mark.parametrize(
+    "reply,problem",
+    [
+        ("+9.90000000E+37,101,+1.0E+00,102", "overload or open input (+9.90E+37)"),
+        ("-9.90000000E+37,101,+1.0E+00,102", "overload or open input (-9.90E+37)"),
+        ("NAN,101,+1.0E+00,102", "the instrument returned nan"),
+    ],
+)
 def test_overload_and_nan_are_flagged_not_values(tmp_path: Path, reply: str, problem: str) -> None:
-    (device,) = devices(tmp_path, [entry("d", {"a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "a"}},
-                                              "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}}})])
-    replay = Replay([("*IDN?", IDN), ("*CLS", None), ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
-                     ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR), (SETUP, NO_ERROR),
-                     ("ROUT:SCAN (@101,102);:READ?", reply)])
+    (device,) = devices(
+        tmp_path,
+        [
+            entry(
+                "d",
+                {
+                    "a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "a"}},
+                    "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}},
+                },
+            )
+        ],
+    )
+    replay = Replay(
+        [
+            ("*IDN?", IDN),
+            ("*CLS", None),
+            ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
+            ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR),
+            (SETUP, NO_ERROR),
+            ("ROUT:SCAN (@101,102);:READ?", reply),
+        ]
+    )
     a, b = Daq970aDriver(opener=lambda d: replay).open([device]).read(device)
     assert a.problem == problem
     assert b.problem is None and b.value == 1.0
 
 
-@pytest.mark.parametrize("reply,message", [
-    ("+1.0E+00,101", "READ? returned 2 items, expected 4"),
-    ("+1.0E+00,102,+2.0E+00,101", "READ? returned channels [102, 101], the scan list is [101, 102]"),
-    ("+1.#E+00,101,+2.0E+00,102", "not value,channel pairs"),
-])
+@pytest.mark.parametrize(
+    "reply,message",
+    [
+        ("+1.0E+00,101", "READ? returned 2 items, expected 4"),
+        ("+1.0E+00,102,+2.0E+00,101", "READ? returned channels [102, 101], the scan list is [101, 102]"),
+        ("+1.#E+00,101,+2.0E+00,102", "not value,channel pairs"),
+    ],
+)
 def test_malformed_replies_are_errors(tmp_path: Path, reply: str, message: str) -> None:
-    (device,) = devices(tmp_path, [entry("d", {"a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "a"}},
-                                              "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}}})])
-    replay = Replay([("*IDN?", IDN), ("*CLS", None), ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
-                     ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR), (SETUP, NO_ERROR),
-                     ("ROUT:SCAN (@101,102);:READ?", reply),
-                     ("ROUT:SCAN (@101,102);:READ?", "+1.0E+00,101,+2.0E+00,102")])
+    (device,) = devices(
+        tmp_path,
+        [
+            entry(
+                "d",
+                {
+                    "a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "a"}},
+                    "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}},
+                },
+            )
+        ],
+    )
+    replay = Replay(
+        [
+            ("*IDN?", IDN),
+            ("*CLS", None),
+            ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
+            ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR),
+            (SETUP, NO_ERROR),
+            ("ROUT:SCAN (@101,102);:READ?", reply),
+            ("ROUT:SCAN (@101,102);:READ?", "+1.0E+00,101,+2.0E+00,102"),
+        ]
+    )
     session = Daq970aDriver(opener=lambda d: replay).open([device])
     with pytest.raises(DeviceError, match=re.escape(message)):
         session.read(device)
@@ -207,21 +286,38 @@ def test_malformed_replies_are_errors(tmp_path: Path, reply: str, message: str) 
 
 def test_failed_read_reports_the_error_queue(tmp_path: Path) -> None:
     (device,) = devices(tmp_path, [entry("d", {"a": {"DeviceChannel": 101, "Type": "DCV"}})])
-    replay = Replay([("*IDN?", IDN), ("*CLS", None), ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR), (SETUP, NO_ERROR),
-                     ("ROUT:SCAN (@101);:READ?", TimeoutError("VI_ERROR_TMO")),
-                     ("SYST:ERR?", '-230,"Data corrupt or stale"'), ("SYST:ERR?", NO_ERROR)])
+    replay = Replay(
+        [
+            ("*IDN?", IDN),
+            ("*CLS", None),
+            ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
+            (SETUP, NO_ERROR),
+            ("ROUT:SCAN (@101);:READ?", TimeoutError("VI_ERROR_TMO")),
+            ("SYST:ERR?", '-230,"Data corrupt or stale"'),
+            ("SYST:ERR?", NO_ERROR),
+        ]
+    )
     session = Daq970aDriver(opener=lambda d: replay).open([device])
-    with pytest.raises(DeviceError, match=r"no reply to 'ROUT:SCAN \(@101\);:READ\?': VI_ERROR_TMO; "
-                                          r'instrument error queue: -230,"Data corrupt or stale"'):
+    with pytest.raises(
+        DeviceError,
+        match=r"no reply to 'ROUT:SCAN \(@101\);:READ\?': VI_ERROR_TMO; "
+        r'instrument error queue: -230,"Data corrupt or stale"',
+    ):
         session.read(device)
 
 
 def test_same_traffic_over_tcp_against_the_simulator(tmp_path: Path, sim: Daq970aSimulator) -> None:
-    one, two = devices(tmp_path, [
-        {**entry("one", {"a": {"DeviceChannel": 101, "Type": "TEMPT"}}), "Address": sim.address, "Timeout": 1000},
-        {**entry("two", {"b": {"DeviceChannel": 121, "Type": "DCI", "DeviceSpecificParams": {"Range": 0.1}}}),
-         "Address": sim.address, "Timeout": 1000},
-    ])
+    one, two = devices(
+        tmp_path,
+        [
+            {**entry("one", {"a": {"DeviceChannel": 101, "Type": "TEMPT"}}), "Address": sim.address, "Timeout": 1000},
+            {
+                **entry("two", {"b": {"DeviceChannel": 121, "Type": "DCI", "DeviceSpecificParams": {"Range": 0.1}}}),
+                "Address": sim.address,
+                "Timeout": 1000,
+            },
+        ],
+    )
     session = Daq970aDriver().open([one, two])
     try:
         (a,) = session.read(one)
@@ -231,9 +327,18 @@ def test_same_traffic_over_tcp_against_the_simulator(tmp_path: Path, sim: Daq970
         session.close()
     assert 15 < a.value < 35 and 15 < a2.value < 35 and 0 < b.value < 0.1
     assert sim.instrument.log == [
-        "*IDN?", "*CLS",
-        "CONF:TEMP TC,T,(@101)", ":UNIT:TEMP C,(@101)", ":SYST:ERR?",
-        "CONF:CURR:DC 0.1,(@121)", ":SYST:ERR?",
+        "*IDN?",
+        "*CLS",
+        "CONF:TEMP TC,T,(@101)",
+        ":UNIT:TEMP C,(@101)",
+        ":SYST:ERR?",
+        "CONF:CURR:DC 0.1,(@121)",
+        ":SYST:ERR?",
         *SETUP.split(";"),
-        "ROUT:SCAN (@101)", ":READ?", "ROUT:SCAN (@121)", ":READ?", "ROUT:SCAN (@101)", ":READ?",
+        "ROUT:SCAN (@101)",
+        ":READ?",
+        "ROUT:SCAN (@121)",
+        ":READ?",
+        "ROUT:SCAN (@101)",
+        ":READ?",
     ]

@@ -74,7 +74,7 @@ class Driver(ABC):
     def parse(self, node: Node) -> DeviceSpec:
         """Parse and check one device entry; raise ConfigError naming the JSON path."""
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> None:
+    def check_all(self, devices: Sequence[DeviceSpec]) -> None:  # noqa: B027 (optional hook)
         """Checks across devices (e.g. two entries sharing an instrument); raise ConfigError."""
 
     @abstractmethod

@@ -51,8 +51,7 @@ class Function:
 
 
 def _temperature(transducer: str, **kw: Any) -> Function:
-    return Function("TEMP", "TEMP", ranged=False, nplc=True, aperture=True, autozero=True,
-                    transducer=transducer, **kw)
+    return Function("TEMP", "TEMP", ranged=False, nplc=True, aperture=True, autozero=True, transducer=transducer, **kw)
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -139,7 +138,7 @@ def _range_value(params: Node, key: str) -> str | None:
         return None
     value = params.value[key]
     if isinstance(value, str):
-        return params.str(key, choices=SPECIAL_VALUES)
+        return params.text(key, choices=SPECIAL_VALUES)
     return scpi_number(params.number(key, exclusive_minimum=0))
 
 
@@ -150,7 +149,7 @@ def _parse_channel(ch: ChannelConfig, averaging_time: float | None) -> DaqChanne
         raise node.error(f"{number} is not a channel number (slot * 100 + channel, e.g. 101)", "DeviceChannel")
     if ch.type is None:
         raise node.error(f"required key 'Type' is missing; use one of: {', '.join(FUNCTIONS)}")
-    kind = node.str("Type", choices=list(FUNCTIONS))
+    kind = node.text("Type", choices=list(FUNCTIONS))
     fn = FUNCTIONS[kind]
     params = ch.params
     params.check_keys(CHANNEL_PARAMS)
@@ -184,7 +183,7 @@ def _parse_channel(ch: ChannelConfig, averaging_time: float | None) -> DaqChanne
     if isinstance(autozero, bool):
         autozero_text: str | None = "ON" if autozero else "OFF"
     else:
-        autozero_text = params.str("AutoZero", None, choices=["ON", "OFF", "ONCE"])
+        autozero_text = params.text("AutoZero", None, choices=["ON", "OFF", "ONCE"])
     sensor_type = None
     if fn.type_param is not None:
         raw = params.value.get(fn.type_param)
@@ -205,7 +204,7 @@ def _parse_channel(ch: ChannelConfig, averaging_time: float | None) -> DaqChanne
         nplc=nplc,
         aperture=aperture,
         autozero=autozero_text,
-        unit=params.str("Unit", None, choices=["C", "F", "K"]),
+        unit=params.text("Unit", None, choices=["C", "F", "K"]),
         sensor_type=sensor_type,
     )
 
@@ -251,8 +250,11 @@ class DaqSession(Session):
             if device.visa_idn is not None and idn != device.visa_idn:
                 log.warning("device %r: *IDN? answered %r, VISAIDN expects %r", device.name, idn, device.visa_idn)
         if "DAQ97" not in idn.upper():
-            log.warning("device(s) %s: %r does not look like a DAQ970A/DAQ973A",
-                        ", ".join(repr(d.name) for d in self.devices), idn)
+            log.warning(
+                "device(s) %s: %r does not look like a DAQ970A/DAQ973A",
+                ", ".join(repr(d.name) for d in self.devices),
+                idn,
+            )
         self.instrument.write("*CLS")
         for device in self.devices:
             for command in device.cmd_on_init:
@@ -269,13 +271,24 @@ class DaqSession(Session):
                     log.error(
                         "device %r channel %r (%s, DeviceChannel %d): the instrument refused %r: %s; "
                         "channel left out of the scan",
-                        device.name, ch.config.key, ch.type, ch.number, ";".join(commands), "; ".join(errors),
+                        device.name,
+                        ch.config.key,
+                        ch.type,
+                        ch.number,
+                        ";".join(commands),
+                        "; ".join(errors),
                     )
                     continue
                 accepted.append(ch)
             self.scan_list[device.name] = accepted
-        setup = ["FORM:READ:CHAN ON", "FORM:READ:TIME OFF", "FORM:READ:UNIT OFF", "FORM:READ:ALAR OFF",
-                 "TRIG:SOUR IMM", "TRIG:COUN 1"]
+        setup = [
+            "FORM:READ:CHAN ON",
+            "FORM:READ:TIME OFF",
+            "FORM:READ:UNIT OFF",
+            "FORM:READ:ALAR OFF",
+            "TRIG:SOUR IMM",
+            "TRIG:COUN 1",
+        ]
         errors = self.drain_errors(self._query(";:".join(setup) + ";:SYST:ERR?", "setting the reading format"))
         if errors:
             raise DeviceError(f"the instrument refused the scan setup {';'.join(setup)!r}: {'; '.join(errors)}")
@@ -323,7 +336,7 @@ class DaqSession(Session):
         if numbers != expected:
             raise DeviceError(f"READ? returned channels {numbers}, the scan list is {expected}")
         readings = []
-        for ch, value in zip(channels, values):
+        for ch, value in zip(channels, values, strict=True):
             problem = None
             if math.isnan(value) or math.isinf(value):
                 problem = f"the instrument returned {value}"
@@ -385,30 +398,31 @@ class Daq970aDriver(Driver):
             extra_channel_keys={"DeviceChannel"},
         )
         config.params.check_keys(())
-        address = node.str("Address")
+        address = node.text("Address")
         timeout_ms = node.integer("Timeout", 10000, minimum=1, maximum=3_600_000)
         averaging_time = node.number("AveragingTime", None, exclusive_minimum=0, maximum=1)
         cmd = node.value.get("CmdOnInit")
         if isinstance(cmd, list):
             cmds = tuple(_str_item(node.child("CmdOnInit"), i) for i in range(len(cmd)))
         else:
-            text = node.str("CmdOnInit", "")
+            text = node.text("CmdOnInit", "")
             cmds = (text,) if text.strip() else ()
         channels = tuple(_parse_channel(ch, averaging_time) for ch in config.channels)
         seen: dict[int, str] = {}
         for ch in channels:
             if ch.number in seen:
-                raise ch.config.node.error(f"DeviceChannel {ch.number} is already used by channel {seen[ch.number]!r}",
-                                           "DeviceChannel")
+                raise ch.config.node.error(
+                    f"DeviceChannel {ch.number} is already used by channel {seen[ch.number]!r}", "DeviceChannel"
+                )
             seen[ch.number] = ch.config.key
         deadline = node.number("Deadline", None, exclusive_minimum=0)
         return DaqDevice(
             config=config,
-            connection=f"{node.str('VisaLibrary', '@py')}|{address}",
+            connection=f"{node.text('VisaLibrary', '@py')}|{address}",
             deadline_s=float(deadline) if deadline is not None else 2 * timeout_ms / 1000 + 1,
             address=address,
-            visa_library=node.str("VisaLibrary", "@py"),
-            visa_idn=node.str("VISAIDN", None),
+            visa_library=node.text("VisaLibrary", "@py"),
+            visa_idn=node.text("VISAIDN", None),
             cmd_on_init=cmds,
             timeout_ms=timeout_ms,
             channels=channels,
@@ -451,8 +465,10 @@ class Daq970aDriver(Driver):
                 model = "DAQ973A" if "973" in device.config.model else "DAQ970A"
                 sims[device.connection] = Daq970aSimulator(model=model).start()
             sim = sims[device.connection]
-            out.append(replace(device, address=sim.address, visa_library="@py", visa_idn=None,
-                               connection=f"sim|{sim.address}"))
+            out.append(
+                replace(device, address=sim.address, visa_library="@py", visa_idn=None, connection=f"sim|{sim.address}")
+            )
+
         def stop() -> None:
             for sim in sims.values():
                 sim.stop()

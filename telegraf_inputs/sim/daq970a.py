@@ -16,6 +16,7 @@ Run standalone:  python -m telegraf_inputs.sim.daq970a --port 5025
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import random
 import re
@@ -30,11 +31,53 @@ OVERLOAD = 9.9e37
 
 # Long forms in SCPI notation: the upper-case part is the short form.
 MNEMONICS = [
-    "CONFigure", "VOLTage", "CURRent", "RESistance", "FRESistance", "TEMPerature", "FREQuency",
-    "PERiod", "NPLCycles", "APERture", "ENABled", "ZERO", "AUTO", "UNIT", "ROUTe", "SCAN", "SIZE",
-    "SYSTem", "ERRor", "NEXT", "FORMat", "READing", "CHANnel", "TIME", "TYPE", "ALARm", "TRIGger",
-    "SOURce", "COUNt", "SENSe", "READ", "FETCh", "INITiate", "IMMediate", "DC", "AC", "RANGe",
-    "RESolution", "DISPlay", "TEXT", "SIMulate", "DELay", "DROP", "GARBle", "OVERload", "CLEar", "HANG",
+    "CONFigure",
+    "VOLTage",
+    "CURRent",
+    "RESistance",
+    "FRESistance",
+    "TEMPerature",
+    "FREQuency",
+    "PERiod",
+    "NPLCycles",
+    "APERture",
+    "ENABled",
+    "ZERO",
+    "AUTO",
+    "UNIT",
+    "ROUTe",
+    "SCAN",
+    "SIZE",
+    "SYSTem",
+    "ERRor",
+    "NEXT",
+    "FORMat",
+    "READing",
+    "CHANnel",
+    "TIME",
+    "TYPE",
+    "ALARm",
+    "TRIGger",
+    "SOURce",
+    "COUNt",
+    "SENSe",
+    "READ",
+    "FETCh",
+    "INITiate",
+    "IMMediate",
+    "DC",
+    "AC",
+    "RANGe",
+    "RESolution",
+    "DISPlay",
+    "TEXT",
+    "SIMulate",
+    "DELay",
+    "DROP",
+    "GARBle",
+    "OVERload",
+    "CLEar",
+    "HANG",
 ]
 _SHORT = {}
 for _long in MNEMONICS:
@@ -121,7 +164,7 @@ def split_params(text: str) -> tuple[list[str], list[int] | None]:
     m = re.search(r"\(@[^)]*\)", text)
     if m:
         channels = parse_channel_list(m.group(0))
-        text = text[: m.start()] + text[m.end():]
+        text = text[: m.start()] + text[m.end() :]
     params = [p.strip() for p in text.split(",") if p.strip()]
     return params, channels
 
@@ -190,10 +233,10 @@ class Instrument:
         }
         for function in TYPICAL:
             sense = normalise_header(function)  # VOLT:DC -> VOLT, as a sense command is keyed
-            self.commands[f"CONF:{function}"] = lambda p, f=function: self._configure(f, p)
-            self.commands[f"{sense}:NPLC"] = lambda p, f=function: self._set_nplc(f, p)
+            self.commands[f"CONF:{function}"] = functools.partial(self._configure, function)
+            self.commands[f"{sense}:NPLC"] = functools.partial(self._set_nplc, function)
             for setting in ("APER", "APER:ENAB", "ZERO:AUTO", "RANG"):
-                self.commands[f"{sense}:{setting}"] = lambda p, f=function: self._set_per_channel(f, p)
+                self.commands[f"{sense}:{setting}"] = functools.partial(self._set_per_channel, function)
         for long_form in ("CONF:VOLT", "CONF:CURR"):  # CONF:VOLT means CONF:VOLT:DC
             self.commands[long_form] = self.commands[long_form + ":DC"]
 
@@ -246,8 +289,13 @@ class Instrument:
             if not values:
                 raise SCPIError(-109, "Missing parameter")
             kind = values[0].upper()
-            allowed = {"TC": tuple("BEJKNRST"), "RTD": ("85", "91"), "FRTD": ("85", "91"),
-                       "THER": ("2252", "5000", "10000"), "FTH": ("2252", "5000", "10000")}
+            allowed = {
+                "TC": tuple("BEJKNRST"),
+                "RTD": ("85", "91"),
+                "FRTD": ("85", "91"),
+                "THER": ("2252", "5000", "10000"),
+                "FTH": ("2252", "5000", "10000"),
+            }
             kind = {"TCOUPLE": "TC", "THERMISTOR": "THER", "FTHERMISTOR": "FTH"}.get(kind, kind)
             if kind not in allowed or len(values) < 2 or values[1].upper() not in allowed[kind]:
                 raise SCPIError(-224, "Illegal parameter value")
@@ -428,8 +476,9 @@ class _Server(socketserver.ThreadingTCPServer):
 class Daq970aSimulator:
     """A simulated DAQ970A listening on ``host:port`` (port 0 picks a free one)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, model: str = "DAQ970A",
-                 modules: dict[int, str] | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, model: str = "DAQ970A", modules: dict[int, str] | None = None
+    ) -> None:
         self.instrument = Instrument(model, modules)
         self.host = host
         self.port = port

@@ -1,0 +1,388 @@
+"""End to end through the real Telegraf: [[inputs.execd]] runs our executable.
+
+Telegraf comes from $TELEGRAF_BIN, .telegraf/bin/telegraf (scripts/build-telegraf)
+or a `telegraf` on PATH.  Without one these tests are skipped, unless
+REQUIRE_TELEGRAF=1 (CI), where a missing Telegraf fails them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from line_protocol_parser import parse_line
+
+from telegraf_inputs.sim.daq970a import Daq970aSimulator
+
+from .helpers import daq_device, executable, write_config
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-token-123"
+
+
+def find_telegraf() -> str | None:
+    for candidate in (os.environ.get("TELEGRAF_BIN"), str(ROOT / ".telegraf" / "bin" / "telegraf")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("telegraf")
+
+
+@pytest.fixture(scope="module")
+def telegraf() -> str:
+    path = find_telegraf()
+    if path is None:
+        message = "no Telegraf: run scripts/build-telegraf (needs Go), or install telegraf on PATH, or set TELEGRAF_BIN"
+        if os.environ.get("REQUIRE_TELEGRAF") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+# -- a receiver implementing InfluxDB 2.x's POST /api/v2/write -----------------------------------
+class WriteReceiver:
+    """Accepts line protocol like InfluxDB 2.x: token auth, org, bucket, precision, gzip."""
+
+    def __init__(self, token: str = TOKEN, org: str = "lab", bucket: str = "lab") -> None:
+        self.token, self.org, self.bucket = token, org, bucket
+        self.lines: list[str] = []
+        self.requests: list[dict] = []
+        self.unavailable_until = 0.0
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, code: int, body: dict | None = None) -> None:
+                data = json.dumps(body).encode() if body else b""
+                self.send_response(code)
+                if data:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                    return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                chunks = []
+                while (size := int(self.rfile.readline().split(b";")[0], 16)) > 0:
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                self.rfile.readline()  # the blank line after the last chunk
+                return b"".join(chunks)
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                url = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                body = self._body()
+                encoding = self.headers.get("Content-Encoding", "")
+                receiver.requests.append(
+                    {"path": url.path, "query": query, "encoding": encoding, "auth": self.headers.get("Authorization")}
+                )
+                if url.path != "/api/v2/write":
+                    return self._reply(404, {"code": "not found", "message": "path not found"})
+                if self.headers.get("Authorization") != f"Token {receiver.token}":
+                    return self._reply(401, {"code": "unauthorized", "message": "unauthorized access"})
+                if query.get("org") != receiver.org or query.get("bucket") != receiver.bucket:
+                    return self._reply(404, {"code": "not found", "message": "bucket not found"})
+                if time.monotonic() < receiver.unavailable_until:
+                    return self._reply(503, {"code": "unavailable", "message": "service unavailable"})
+                if encoding == "gzip":
+                    body = gzip.decompress(body)
+                if query.get("precision", "ns") != "ns":
+                    return self._reply(400, {"code": "invalid", "message": "test receiver expects ns"})
+                receiver.lines.extend(line for line in body.decode().splitlines() if line.strip())
+                self._reply(204)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WriteReceiver]:
+    r = WriteReceiver()
+    yield r
+    r.stop()
+
+
+# -- running Telegraf ----------------------------------------------------------------------------
+def telegraf_conf(
+    tmp_path: Path, command: list[str], *, signal_name: str = "STDIN", outputs: str = "", interval: str = "1s"
+) -> Path:
+    out_file = tmp_path / "metrics.out"
+    conf = tmp_path / "telegraf.conf"
+    conf.write_text(f"""
+[agent]
+  interval = "{interval}"
+  flush_interval = "1s"
+  omit_hostname = true
+  skip_processors_after_aggregators = false
+
+[[inputs.execd]]
+  command = {json.dumps(command)}
+  signal = "{signal_name}"
+  restart_delay = "1s"
+  data_format = "influx"
+
+[[outputs.file]]
+  files = ["{out_file}"]
+  data_format = "influx"
+{outputs}
+""")
+    return conf
+
+
+class Telegraf:
+    def __init__(self, binary: str, conf: Path, env: dict[str, str] | None = None) -> None:
+        self.log_path = conf.parent / "telegraf.log"
+        self.out_path = conf.parent / "metrics.out"
+        self.log_file = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [binary, "--config", str(conf)],
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def metrics(self) -> list[dict]:
+        if not self.out_path.exists():
+            return []
+        return [parse_line(line) for line in self.out_path.read_text().splitlines() if line.strip()]
+
+    def wait_for(self, predicate, timeout: float = 20, what: str = "condition") -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}\nTelegraf log:\n{self.log()}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(30)
+        self.log_file.close()
+        return code
+
+
+def children_running(marker: str) -> list[int]:
+    """PIDs of processes whose command line contains ``marker``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline and int(entry.name) != os.getpid():
+                pids.append(int(entry.name))
+    return pids
+
+
+@pytest.fixture
+def daq_command(tmp_path: Path, sim: Daq970aSimulator) -> list[str]:
+    config = write_config(tmp_path, [daq_device(sim.address, name="e2e")])
+    return executable("telegraf-daq970a") + ["--config", str(config)]
+
+
+def check_schema(metrics: list[dict]) -> None:
+    assert metrics
+    by_sensor = {m["tags"]["sensor"]: m for m in metrics}
+    assert by_sensor["a"]["measurement"] == "temperature"
+    assert by_sensor["a"]["tags"] == {"device": "e2e", "lab": "test", "sensor": "a", "unit": "DegC"}
+    assert set(by_sensor["a"]["fields"]) == {"value"} and 15 < by_sensor["a"]["fields"]["value"] < 35
+    assert by_sensor["b"]["tags"] == {"device": "e2e", "lab": "test", "sensor": "b"}
+    assert set(by_sensor["b"]["fields"]) == {"voltage"}
+
+
+def test_stdin_signal_timed_run(telegraf: str, tmp_path: Path, daq_command: list[str]) -> None:
+    started = time.time_ns()
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, daq_command))
+    tg.wait_for(lambda: len(tg.metrics()) >= 6, what="three gathers")
+    assert tg.stop() == 0
+    metrics = tg.metrics()
+    check_schema(metrics)
+    # The timestamps are the plugin's (the scan's time): the two channels of a gather share one,
+    # and Telegraf does not round them to its interval.
+    times = sorted({m["time"] for m in metrics})
+    assert len(metrics) == 2 * len(times)
+    assert all(started < t < time.time_ns() for t in times)
+    assert any(t % 1_000_000_000 for t in times)
+
+
+def test_once_starts_and_stops_the_executable_cleanly(telegraf: str, tmp_path: Path, daq_command: list[str]) -> None:
+    # execd is a service input: `telegraf --once` starts it and closes it again without a gather.
+    conf = telegraf_conf(tmp_path, daq_command)
+    result = subprocess.run([telegraf, "--config", str(conf), "--once"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Starting process" in result.stderr and "shut down" in result.stderr
+    assert "exited" not in result.stderr
+    assert children_running(str(tmp_path)) == []
+
+
+def test_signal_none_with_interval(telegraf: str, tmp_path: Path, sim: Daq970aSimulator) -> None:
+    config = write_config(tmp_path, [daq_device(sim.address, name="e2e")])
+    command = executable("telegraf-daq970a") + ["--config", str(config), "--interval", "0.3"]
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, command, signal_name="none", interval="10s"))
+    tg.wait_for(lambda: len({m["time"] for m in tg.metrics()}) >= 4, what="four self-timed gathers")
+    tg.stop()
+    check_schema(tg.metrics())
+
+
+def test_signal_sigusr1(telegraf: str, tmp_path: Path, daq_command: list[str]) -> None:
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, daq_command, signal_name="SIGUSR1"))
+    tg.wait_for(lambda: len({m["time"] for m in tg.metrics()}) >= 2, what="two signalled gathers")
+    tg.stop()
+    check_schema(tg.metrics())
+
+
+def test_shutdown_closes_stdin_and_the_executable_exits(telegraf: str, tmp_path: Path, daq_command: list[str]) -> None:
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, daq_command))
+    tg.wait_for(lambda: len(tg.metrics()) >= 2, what="a gather")
+    assert children_running(str(tmp_path / "devices.json"))
+    started = time.monotonic()
+    assert tg.stop() == 0
+    assert time.monotonic() - started < 5  # no 5 s SIGTERM wait: the executable left on EOF
+    assert children_running(str(tmp_path / "devices.json")) == []
+    log = tg.log()
+    assert "shut down" in log and "exited" not in log
+
+
+def test_killed_executable_is_restarted(telegraf: str, tmp_path: Path, daq_command: list[str]) -> None:
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, daq_command))
+    try:
+        tg.wait_for(lambda: len(tg.metrics()) >= 2, what="a gather")
+        (pid,) = children_running(str(tmp_path / "devices.json"))
+        os.kill(pid, signal.SIGKILL)
+        killed_at = time.time_ns()
+        tg.wait_for(lambda: re.search(r"Process .* exited", tg.log()) is not None, what="the exit being noticed")
+        tg.wait_for(lambda: any(m["time"] > killed_at for m in tg.metrics()), what="metrics after the restart")
+        (new_pid,) = children_running(str(tmp_path / "devices.json"))
+        assert new_pid != pid
+    finally:
+        tg.stop()
+
+
+def test_warning_and_error_levels_reach_telegrafs_log(telegraf: str, tmp_path: Path, sim: Daq970aSimulator) -> None:
+    sim.faults.overload = {101}
+    config = write_config(
+        tmp_path,
+        [
+            daq_device(sim.address, name="e2e"),
+            daq_device("TCPIP0::127.0.0.1::1::SOCKET", name="absent"),
+        ],
+    )
+    command = executable("telegraf-daq970a") + ["--config", str(config)]
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, command))
+    tg.wait_for(lambda: "device 'absent'" in tg.log() and "channel '101'" in tg.log(), what="both log lines")
+    tg.stop()
+    log = tg.log()
+    assert re.search(r" W! \[inputs\.execd\] device 'e2e' channel '101': overload", log), log
+    assert re.search(r" E! \[inputs\.execd\] device 'absent': ", log), log
+    assert {m["tags"]["sensor"] for m in tg.metrics()} == {"b"}  # the healthy channel still arrives
+
+
+def influx_output(url: str, token: str = TOKEN) -> str:
+    return f"""
+[[outputs.influxdb_v2]]
+  urls = ["{url}"]
+  token = "{token}"
+  organization = "lab"
+  bucket = "lab"
+  content_encoding = "gzip"
+"""
+
+
+def test_into_influxdb_write_api(
+    telegraf: str, tmp_path: Path, daq_command: list[str], receiver: WriteReceiver
+) -> None:
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, daq_command, outputs=influx_output(receiver.url)))
+    tg.wait_for(lambda: len(receiver.lines) >= 4, what="points at the receiver")
+    tg.stop()
+    request = receiver.requests[0]
+    assert request["path"] == "/api/v2/write" and request["encoding"] == "gzip"
+    assert request["query"]["org"] == "lab" and request["query"]["bucket"] == "lab"
+    check_schema([parse_line(line) for line in receiver.lines])
+
+
+def test_bad_token_gets_401(telegraf: str, tmp_path: Path, daq_command: list[str], receiver: WriteReceiver) -> None:
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, daq_command, outputs=influx_output(receiver.url, "wrong")))
+    tg.wait_for(
+        lambda: re.search(r"E! \[outputs\.influxdb_v2\].*401", tg.log()) is not None,
+        what="the 401 as an error in Telegraf's log",
+    )
+    tg.stop()
+    assert receiver.lines == []
+    assert receiver.requests and all(r["auth"] == "Token wrong" for r in receiver.requests)
+
+
+def test_outage_is_buffered_and_every_point_arrives_once(
+    telegraf: str, tmp_path: Path, daq_command: list[str], receiver: WriteReceiver
+) -> None:
+    receiver.unavailable_until = time.monotonic() + 4
+    tg = Telegraf(telegraf, telegraf_conf(tmp_path, daq_command, outputs=influx_output(receiver.url)))
+    tg.wait_for(lambda: len(tg.metrics()) >= 6, what="gathers during the outage")
+    assert receiver.lines == []
+    tg.wait_for(
+        lambda: time.monotonic() > receiver.unavailable_until and len(receiver.lines) >= 8,
+        what="the buffered points after the outage",
+    )
+    assert tg.stop() == 0
+    assert any(r for r in receiver.requests)  # it did try during the outage
+    written = [line for line in tg.out_path.read_text().splitlines() if line.strip()]
+    assert len(receiver.lines) == len(set(receiver.lines))  # none twice
+    assert sorted(receiver.lines) == sorted(written)  # every point the file output saw, the receiver got
+
+
+def test_the_shipped_example_config_runs(telegraf: str, tmp_path: Path, receiver: WriteReceiver) -> None:
+    text = (ROOT / "telegraf.conf.example").read_text()
+    text = text.replace(
+        '"/opt/telegraf-lab-inputs/bin/telegraf-daq970a"', json.dumps(executable("telegraf-daq970a")[0])
+    )
+    text = text.replace('"/etc/telegraf/devices.json"]', f'"{ROOT / "devices.example.json"}", "--simulate"]')
+    text = text.replace("http://127.0.0.1:8086", receiver.url).replace('interval = "10s"', 'interval = "1s"')
+    assert "--simulate" in text and receiver.url in text  # the substitutions found their targets
+    conf = tmp_path / "telegraf.conf"
+    conf.write_text(text)
+    tested = subprocess.run([telegraf, "--config", str(conf), "--test"], capture_output=True, text=True, timeout=60)
+    assert tested.returncode == 0, tested.stderr
+    log = tmp_path / "telegraf.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [telegraf, "--config", str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "INFLUX_TOKEN": TOKEN},
+        )
+        try:
+            end = time.monotonic() + 20
+            while time.monotonic() < end and len(receiver.lines) < 14:
+                time.sleep(0.1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+    devices = {parse_line(line)["tags"]["device"] for line in receiver.lines}
+    assert devices == {"DAQ973A rack 1", "DAQ973A rack 1 signals"}, log.read_text()
+    assert all("host" not in parse_line(line)["tags"] for line in receiver.lines)
