@@ -366,8 +366,6 @@ def test_the_shipped_example_config_runs(telegraf: str, tmp_path: Path, receiver
     assert "--simulate" in text and receiver.url in text  # the substitutions found their targets
     conf = tmp_path / "telegraf.conf"
     conf.write_text(text)
-    tested = subprocess.run([telegraf, "--config", str(conf), "--test"], capture_output=True, text=True, timeout=60)
-    assert tested.returncode == 0, tested.stderr
     log = tmp_path / "telegraf.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -386,3 +384,6 @@ def test_the_shipped_example_config_runs(telegraf: str, tmp_path: Path, receiver
     devices = {parse_line(line)["tags"]["device"] for line in receiver.lines}
     assert devices == {"DAQ973A rack 1", "DAQ973A rack 1 signals"}, log.read_text()
     assert all("host" not in parse_line(line)["tags"] for line in receiver.lines)
+    text = log.read_text()
+    assert "Loaded inputs: execd" in text and "influxdb_v2" in text
+    assert " E! " not in text, text
