@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from telegraf_inputs import cli
-from telegraf_inputs.devices.base import DeviceError
+from telegraf_inputs.devices.base import DeviceError, Session
 from telegraf_inputs.devices.keysight_daq970a import Daq970aDriver, DaqDevice, channel_commands
 from telegraf_inputs.sim.daq970a import Daq970aSimulator
 
@@ -209,15 +209,8 @@ def test_shared_connection_switches_scan_lists(tmp_path: Path) -> None:
     assert [r.value for r in session.read(one) + session.read(two) + session.read(one)] == [1.0, 1000.0, 1.1]
 
 
-@pytest.mark.parametrize(
-    "reply,problem",
-    [
-        ("+9.90000000E+37,101,+1.0E+00,102", "overload or open input (+9.90E+37)"),
-        ("-9.90000000E+37,101,+1.0E+00,102", "overload or open input (-9.90E+37)"),
-        ("NAN,101,+1.0E+00,102", "the instrument returned nan"),
-    ],
-)
-def test_overload_and_nan_are_flagged_not_values(tmp_path: Path, reply: str, problem: str) -> None:
+def two_dcv_channels(tmp_path: Path, gathers: list[tuple[str, str | None]]) -> tuple[DaqDevice, Session]:
+    """A device with DCV channels 101 and 102, opened on a replay whose gathers follow the setup."""
     (device,) = devices(
         tmp_path,
         [
@@ -237,10 +230,23 @@ def test_overload_and_nan_are_flagged_not_values(tmp_path: Path, reply: str, pro
             ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
             ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR),
             (SETUP, NO_ERROR),
-            ("ROUT:SCAN (@101,102);:READ?", reply),
+            *gathers,
         ]
     )
-    a, b = Daq970aDriver(opener=lambda d: replay).open([device]).read(device)
+    return device, Daq970aDriver(opener=lambda d: replay).open([device])
+
+
+@pytest.mark.parametrize(
+    "reply,problem",
+    [
+        ("+9.90000000E+37,101,+1.0E+00,102", "overload or open input (+9.90E+37)"),
+        ("-9.90000000E+37,101,+1.0E+00,102", "overload or open input (-9.90E+37)"),
+        ("NAN,101,+1.0E+00,102", "the instrument returned nan"),
+    ],
+)
+def test_overload_and_nan_are_flagged_not_values(tmp_path: Path, reply: str, problem: str) -> None:
+    device, session = two_dcv_channels(tmp_path, [("ROUT:SCAN (@101,102);:READ?", reply)])
+    a, b = session.read(device)
     assert a.problem == problem
     assert b.problem is None and b.value == 1.0
 
@@ -254,30 +260,10 @@ def test_overload_and_nan_are_flagged_not_values(tmp_path: Path, reply: str, pro
     ],
 )
 def test_malformed_replies_are_errors(tmp_path: Path, reply: str, message: str) -> None:
-    (device,) = devices(
+    device, session = two_dcv_channels(
         tmp_path,
-        [
-            entry(
-                "d",
-                {
-                    "a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "a"}},
-                    "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}},
-                },
-            )
-        ],
+        [("ROUT:SCAN (@101,102);:READ?", reply), ("ROUT:SCAN (@101,102);:READ?", "+1.0E+00,101,+2.0E+00,102")],
     )
-    replay = Replay(
-        [
-            ("*IDN?", IDN),
-            ("*CLS", None),
-            ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
-            ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR),
-            (SETUP, NO_ERROR),
-            ("ROUT:SCAN (@101,102);:READ?", reply),
-            ("ROUT:SCAN (@101,102);:READ?", "+1.0E+00,101,+2.0E+00,102"),
-        ]
-    )
-    session = Daq970aDriver(opener=lambda d: replay).open([device])
     with pytest.raises(DeviceError, match=re.escape(message)):
         session.read(device)
     # a failed read leaves the scan list unknown, so the next read sets it again

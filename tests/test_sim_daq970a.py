@@ -1,0 +1,43 @@
+"""The DAQ970A simulator run standalone, spoken to over a plain TCP socket."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+
+from telegraf_inputs.sim.daq970a import normalise_header
+
+
+def test_long_and_short_forms_normalise_alike() -> None:
+    assert normalise_header("SENSe:VOLTage:DC:NPLCycles") == normalise_header("VOLT:NPLC") == "VOLT:NPLC"
+    assert normalise_header(":SYSTem:ERRor:NEXT?") == "SYST:ERR?"
+    assert normalise_header("CONFigure:TEMPerature") == "CONF:TEMP"
+
+
+def test_standalone_simulator_answers_scpi_and_takes_fault_commands() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "telegraf_inputs.sim.daq970a", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        port = int(re.search(r"TCPIP0::127\.0\.0\.1::(\d+)::SOCKET", banner).group(1))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            stream = conn.makefile("rw", newline="\n")
+
+            def ask(message: str) -> str:
+                stream.write(message + "\n")
+                stream.flush()
+                return stream.readline().strip()
+
+            assert ask("*IDN?").startswith("Keysight Technologies,DAQ970A,")
+            assert ask("BOGus:COMMand;:SYST:ERR?") == '-113,"Undefined header"'
+            assert ask("CONF:VOLT:DC 10,(@101,102);:FORM:READ:CHAN ON;:SIM:OVER (@102);:READ?").endswith(
+                ",101,+9.90000000E+37,102"
+            )
+            assert ask("SYST:ERR?") == '+0,"No error"'
+    finally:
+        proc.terminate()
+        proc.wait(5)
