@@ -96,6 +96,13 @@ class Node:
         """Return the member ``key`` (which must exist) as a Node."""
         return Node(self.value[key], _join(self.path, key), self.file)
 
+    def check_name(self, text: str, what: str, key: str | int | None = None, specials: str = ",= ") -> None:
+        """Raise (at this node, or its member ``key``) unless ``text`` is a name line protocol can carry."""
+        try:
+            check_name(text, what, specials)
+        except ValueError as exc:
+            raise self.error(str(exc), key) from None
+
     def has(self, key: str) -> bool:
         """True if this object has member ``key``."""
         return key in self.value
@@ -308,11 +315,8 @@ def _tags(node: Node, key: str) -> dict[str, str]:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise value_node.error(f"a tag value must be a string or number, found {_type_name(value)}")
         text = str(value)
-        try:
-            check_name(name, "tag key")
-            check_name(text, "tag value")
-        except ValueError as exc:
-            raise value_node.error(str(exc)) from None
+        value_node.check_name(name, "tag key")
+        value_node.check_name(text, "tag value")
         tags[name] = text
     return tags
 
@@ -341,10 +345,7 @@ def parse_channel(key: str, node: Node, extra_keys: Iterable[str] = ()) -> Chann
     node.expect_object()
     node.check_keys(CHANNEL_KEYS | set(extra_keys))
     field_key = node.text("field-key", "value")
-    try:
-        check_name(field_key, "field key")
-    except ValueError as exc:
-        raise node.error(str(exc), "field-key") from None
+    node.check_name(field_key, "field key", "field-key")
     node.object("DeviceSpecificParams", {})
     return ChannelConfig(
         key=key,
@@ -367,12 +368,9 @@ def parse_device(
     """Parse the generic keys of one device entry and its channels."""
     node.check_keys(DEVICE_KEYS | set(extra_device_keys))
     measurement = node.text("measurement", default_measurement)
-    try:
-        check_name(measurement, "measurement", ", ")
-        if measurement.startswith("#"):
-            raise ValueError("measurement must not start with '#' (that marks a comment line)")
-    except ValueError as exc:
-        raise node.error(str(exc), "measurement") from None
+    node.check_name(measurement, "measurement", "measurement", ", ")
+    if measurement.startswith("#"):
+        raise node.error("measurement must not start with '#' (that marks a comment line)", "measurement")
     node.object("DeviceSpecificParams", {})
     channels_node = node.object("Channels")
     channels = tuple(parse_channel(k, c, extra_channel_keys) for k, c in channels_node.items())
@@ -441,10 +439,7 @@ def load(
         model = node.text("Model")
         if not select(model):
             continue
-        try:
-            check_name(name, "device name")
-        except ValueError as exc:
-            raise node.error(str(exc), "Device") from None
+        node.check_name(name, "device name", "Device")
         if name in names:
             raise node.error(f"device name {name!r} is already used at {names[name]}", "Device")
         names[name] = node.path

@@ -399,6 +399,7 @@ class Daq970aDriver(Driver):
         )
         config.params.check_keys(())
         address = node.text("Address")
+        visa_library = node.text("VisaLibrary", "@py")
         timeout_ms = node.integer("Timeout", 10000, minimum=1, maximum=3_600_000)
         averaging_time = node.number("AveragingTime", None, exclusive_minimum=0, maximum=1)
         cmd = node.value.get("CmdOnInit")
@@ -418,10 +419,10 @@ class Daq970aDriver(Driver):
         deadline = node.number("Deadline", None, exclusive_minimum=0)
         return DaqDevice(
             config=config,
-            connection=f"{node.text('VisaLibrary', '@py')}|{address}",
+            connection=f"{visa_library}|{address}",
             deadline_s=float(deadline) if deadline is not None else 2 * timeout_ms / 1000 + 1,
             address=address,
-            visa_library=node.text("VisaLibrary", "@py"),
+            visa_library=visa_library,
             visa_idn=node.text("VISAIDN", None),
             cmd_on_init=cmds,
             timeout_ms=timeout_ms,
