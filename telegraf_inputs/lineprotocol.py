@@ -69,8 +69,8 @@ def _format_value(key: str, value: FieldValue) -> str:
             raise ValueError(f"field {key!r} is {value}, which line protocol cannot carry")
         return repr(value)
     if isinstance(value, str):
-        if "\n" in value or "\r" in value:
-            raise ValueError(f"string field {key!r} contains a line break")
+        if "\n" in value or "\r" in value or "\x00" in value:
+            raise ValueError(f"string field {key!r} contains a line break or NUL byte")
         return '"' + value.translate(_STRING_TABLE) + '"'
     raise TypeError(f"field {key!r} has unsupported type {type(value).__name__}")
 
