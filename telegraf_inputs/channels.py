@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ class Rejected:
 
     channel: str
     reason: str
+    level: int = logging.WARNING  # ERROR when the read failed, WARNING when the value is unusable
 
 
 def apply(device: DeviceConfig, reading: Reading) -> Metric | Rejected:
@@ -23,11 +25,12 @@ def apply(device: DeviceConfig, reading: Reading) -> Metric | Rejected:
 
     Numbers are multiplied by the channel's ``Multiplier`` and then passed
     through its polynomial ``Converter``; a result that is not finite is never
-    emitted.  Booleans and strings pass through unchanged.
+    emitted.  Booleans and strings pass through unchanged, and so do the
+    reading's ``extra`` fields.
     """
     ch = reading.channel
     if reading.problem is not None:
-        return Rejected(ch.key, reading.problem)
+        return Rejected(ch.key, reading.problem, logging.ERROR if reading.failed else logging.WARNING)
     value = reading.value
     if value is None:
         return Rejected(ch.key, "no value")
@@ -46,4 +49,5 @@ def apply(device: DeviceConfig, reading: Reading) -> Metric | Rejected:
                 return Rejected(ch.key, f"Multiplier/Converter turned {value!r} into {number}")
             value = number
     tags = {"device": device.name, **device.tags, **ch.tags}
-    return Metric(device.measurement, {ch.field_key: value}, tags, reading.time_ns)
+    fields = {ch.field_key: value, **{f"{ch.field_key}_{name}": extra for name, extra in reading.extra.items()}}
+    return Metric(device.measurement, fields, tags, reading.time_ns)

@@ -120,5 +120,12 @@ def daq970a(argv: Sequence[str] | None = None) -> int:
     return main(Daq970aDriver(), argv)
 
 
+def smc_hrs(argv: Sequence[str] | None = None) -> int:
+    """Entry point of telegraf-smc-hrs."""
+    from .devices.smc_hrs import SmcHrsDriver
+
+    return main(SmcHrsDriver(), argv)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(daq970a())

@@ -217,7 +217,7 @@ class Runner:
                     ch_streak = self.channel_streaks.setdefault(key, _Streak())
                     what = f"device {device.name!r} channel {reading.channel.key!r}"
                     if isinstance(item, channels.Rejected):
-                        ch_streak.fail(what, f"{item.reason}; not emitted", logging.WARNING)
+                        ch_streak.fail(what, f"{item.reason}; not emitted", item.level)
                     else:
                         ch_streak.ok(what)
                         out.metrics.append(item)

@@ -52,15 +52,41 @@ def daq_device(address: str, name: str = "daq", channels: dict[str, Any] | None 
     return entry
 
 
-def run_once(args: list[str], timeout: float = 30, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_once(
+    args: list[str], timeout: float = 30, env: dict[str, str] | None = None, name: str = "telegraf-daq970a"
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        executable("telegraf-daq970a") + args + ["--once"],
+        executable(name) + args + ["--once"],
         capture_output=True,
         text=True,
         timeout=timeout,
         env=env,
         stdin=subprocess.DEVNULL,
     )
+
+
+def smc_device(address: str, name: str = "chiller", channels: dict[str, Any] | None = None, **extra: Any) -> dict:
+    """An SMC HRS entry as the older logger wrote them, pointing at ``address``."""
+    entry = {
+        "Device": name,
+        "Model": "SMC HRS012-AN-10-T",
+        "Address": address,
+        "SerialConnectionParams": {"baudrate": 9600, "bytesize": 8, "stopbits": 2, "parity": "N"},
+        "DeviceSpecificParams": {"InternalAddress": "01"},
+        "Timeout": 1,
+        "measurement": "temperature",
+        "Channels": channels
+        or {
+            "PV1": {"Type": "PV1", "tags": {"sensor": "Returning", "unit": "DegC"}},
+            "SV1": {"Type": "SV1", "tags": {"sensor": "Setpoint", "unit": "DegC"}},
+        },
+    }
+    for key, value in extra.items():
+        if key in ("SerialConnectionParams", "DeviceSpecificParams"):  # changed, not replaced
+            entry[key] = {**entry[key], **value}  # type: ignore[dict-item]
+        else:
+            entry[key] = value
+    return entry
 
 
 def parse_lines(text: str) -> list[dict[str, Any]]:

@@ -25,8 +25,9 @@ import pytest
 from line_protocol_parser import parse_line
 
 from telegraf_inputs.sim.daq970a import Daq970aSimulator
+from telegraf_inputs.sim.smc_hrs import HrsSimulator
 
-from .helpers import daq_device, executable, write_config
+from .helpers import daq_device, executable, smc_device, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-123"
@@ -232,6 +233,24 @@ def test_stdin_signal_timed_run(telegraf: str, tmp_path: Path, daq_command: list
     assert any(t % 1_000_000_000 for t in times)
 
 
+def test_smc_chiller_through_telegraf(telegraf: str, tmp_path: Path) -> None:
+    chiller = HrsSimulator(link=tmp_path / "ttyUSB-chiller").start()
+    try:
+        chiller.chillers[1].set_point = 17.5
+        config = write_config(tmp_path, [smc_device(chiller.path, name="laser chiller")])
+        command = executable("telegraf-smc-hrs") + ["--config", str(config)]
+        tg = Telegraf(telegraf, telegraf_conf(tmp_path, command))
+        tg.wait_for(lambda: len(tg.metrics()) >= 4, what="two gathers of the chiller")
+        assert tg.stop() == 0
+    finally:
+        chiller.stop()
+    metrics = tg.metrics()
+    setpoints = [m for m in metrics if m["tags"]["sensor"] == "Setpoint"]
+    assert setpoints and all(m["fields"] == {"value": 17.5} for m in setpoints)
+    assert all(m["measurement"] == "temperature" and m["tags"]["device"] == "laser chiller" for m in metrics)
+    assert children_running(str(tmp_path)) == []
+
+
 def test_once_starts_and_stops_the_executable_cleanly(telegraf: str, tmp_path: Path, daq_command: list[str]) -> None:
     # execd is a service input: `telegraf --once` starts it and closes it again without a gather.
     conf = telegraf_conf(tmp_path, daq_command)
@@ -358,9 +377,8 @@ def test_outage_is_buffered_and_every_point_arrives_once(
 
 def test_the_shipped_example_config_runs(telegraf: str, tmp_path: Path, receiver: WriteReceiver) -> None:
     text = (ROOT / "telegraf.conf.example").read_text()
-    text = text.replace(
-        '"/opt/telegraf-lab-inputs/bin/telegraf-daq970a"', json.dumps(executable("telegraf-daq970a")[0])
-    )
+    for name in ("telegraf-daq970a", "telegraf-smc-hrs"):
+        text = text.replace(f'"/opt/telegraf-lab-inputs/bin/{name}"', json.dumps(executable(name)[0]))
     text = text.replace('"/etc/telegraf/devices.json"]', f'"{ROOT / "devices.example.json"}", "--simulate"]')
     text = text.replace("http://127.0.0.1:8086", receiver.url).replace('interval = "10s"', 'interval = "1s"')
     assert "--simulate" in text and receiver.url in text  # the substitutions found their targets
@@ -376,13 +394,18 @@ def test_the_shipped_example_config_runs(telegraf: str, tmp_path: Path, receiver
         )
         try:
             end = time.monotonic() + 20
-            while time.monotonic() < end and len(receiver.lines) < 14:
+            while time.monotonic() < end and len({parse_line(line)["tags"]["device"] for line in receiver.lines}) < 4:
                 time.sleep(0.1)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
     devices = {parse_line(line)["tags"]["device"] for line in receiver.lines}
-    assert devices == {"DAQ973A rack 1", "DAQ973A rack 1 signals"}, log.read_text()
+    assert devices == {
+        "DAQ973A rack 1",
+        "DAQ973A rack 1 signals",
+        "Chiller for 1064 nm fiber amplifier",
+        "Chiller for the Ti:sapphire pump",
+    }, log.read_text()
     assert all("host" not in parse_line(line)["tags"] for line in receiver.lines)
     text = log.read_text()
     assert "Loaded inputs: execd" in text and "influxdb_v2" in text

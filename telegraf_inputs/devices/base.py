@@ -8,8 +8,8 @@ for all of them and never lets two reads use it at once.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from ..config import ChannelConfig, DeviceConfig, Node
 from ..lineprotocol import FieldValue
@@ -23,14 +23,22 @@ class DeviceError(Exception):
 class Reading:
     """A raw value of one channel and the time (ns since the epoch) it was taken.
 
-    ``problem`` set means the instrument answered but the value must not be
-    emitted (an overload, say); ``value`` is then what it sent, for the log.
+    ``problem`` set means the value must not be emitted: either the instrument
+    reported something that is not a measurement (an overload, say; ``value`` is
+    then what it sent, for the log), or, with ``failed``, reading this channel
+    failed (a negative reply, a checksum error), which is logged as an error.
+
+    ``extra`` holds further fields of the same channel (the flags of a status
+    word, say); they are written as ``<field-key>_<name>`` in the same line,
+    without the channel's Multiplier or Converter.
     """
 
     channel: ChannelConfig
     value: FieldValue | None
     time_ns: int
     problem: str | None = None
+    failed: bool = False
+    extra: Mapping[str, FieldValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,398 @@
+"""A simulated SMC HRS chiller on a pseudo-terminal, as if on the end of an RS-232C cable.
+
+The program under test opens the pty's slave side (or a symlink to it, like
+``/dev/serial/by-id/...``) with pyserial, exactly as it would open
+``/dev/ttyUSB0``.  The simulator answers on the master side:
+
+* with the simple communication protocol (PV1, SV1 readable, SV1 writable,
+  LOC and STR accepted; unknown commands get no reply, as on the chiller) or
+  MODBUS RTU (function 03 on registers 0000h-000Fh, 06 on the set
+  temperature), with or without BCC;
+* only if the port is set to the simulator's baud rate, data bits and stop
+  bits (the pty carries these termios settings; a chiller on a mismatched line
+  sees framing errors and stays silent).  Linux ptys drop the parity flag, so
+  parity cannot be checked;
+* after the time the bytes take on the line at that baud rate.
+
+Several stations can share one simulator (an RS-485 bus).  The fluid
+temperature drifts slowly around the set point.  Faults are switched on
+``HrsSimulator.faults`` and with ``raise_alarm``, ``vanish`` and ``reappear``.
+
+Run standalone:  python -m telegraf_inputs.sim.smc_hrs --link /tmp/chiller
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import queue
+import select
+import termios
+import threading
+import time
+import tty
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..devices.smc_hrs import ACK, ALARM_BITS, ETX, NAK, STX, bcc, crc16, with_crc
+
+PARITY_FLAGS = {"N": 0, "E": termios.PARENB, "O": termios.PARENB | termios.PARODD}
+SIZE_FLAGS = {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}
+
+
+@dataclass
+class Faults:
+    """Faults to inject; the ``*_next`` ones apply to one reply and then clear."""
+
+    silent: bool = False  # answer nothing (chiller off, cable unplugged)
+    delay_s: float = 0.0  # extra time before every reply
+    nak_next: str | None = None  # a negative reply with this exception code (MODBUS: exception number)
+    garble_next: bool = False  # a bit flipped on the line
+    bad_check_next: bool = False  # wrong BCC (simple) or CRC (MODBUS)
+    wrong_station_next: bool = False  # the reply carries another station number
+    truncate_next: bool = False  # the reply stops halfway
+
+    def take(self, name: str) -> object:
+        value = getattr(self, name)
+        setattr(self, name, None if name == "nak_next" else False)
+        return value
+
+
+@dataclass
+class Chiller:
+    """One station's state."""
+
+    set_point: float = 20.0
+    pressure_mpa: float = 0.25
+    resistivity: float = 2.5  # MΩ·cm (or µS/cm conductivity on HRS100/150)
+    flow: float = 31.4  # L/min, HRS100/150 only
+    alarm_words: list[int] = field(default_factory=lambda: [0, 0, 0])
+    pressure_unit_psi: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def temperature(self) -> float:
+        t = time.monotonic() - self.started
+        return self.set_point + 0.4 * math.sin(2 * math.pi * t / 120) + 0.1 * math.sin(2 * math.pi * t / 17)
+
+    def registers(self, model: str) -> list[int]:
+        regs = [0] * 16
+        regs[0] = round(self.temperature() * 10) & 0xFFFF
+        big = model.upper().startswith(("HRS100", "HRS150"))
+        regs[1] = round(self.flow * 10) if big else 0
+        regs[2] = round(self.pressure_mpa / 0.006894757) if self.pressure_unit_psi else round(self.pressure_mpa * 100)
+        regs[3] = round(self.resistivity * 10)
+        any_alarm = any(self.alarm_words)
+        ready = abs(self.temperature() - self.set_point) < 1
+        status = 1 | (1 << 5) | (ready << 9) | (any_alarm << 2) | (self.pressure_unit_psi << 4)
+        regs[4] = status
+        regs[5:8] = self.alarm_words
+        regs[0x0B] = round(self.set_point * 10) & 0xFFFF
+        return regs
+
+
+def simple_data(tenths: int) -> str:
+    """Five characters: 00258 for 25.8, -0050 for -5.0."""
+    return f"-{-tenths:04d}" if tenths < 0 else f"{tenths:05d}"
+
+
+class HrsSimulator:
+    """SMC HRS chiller(s) on a pty; ``path`` is what to give as the device's Address."""
+
+    def __init__(
+        self,
+        stations: list[int] | tuple[int, ...] = (1,),
+        protocol: str = "simple",
+        bcc: bool = False,
+        baudrate: int = 9600,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 2,
+        model: str = "HRS012-AN-10-T",
+        link: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.chillers = {station: Chiller() for station in stations}
+        self.protocol = protocol
+        self.bcc = bcc
+        self.line = (baudrate, bytesize, parity, stopbits)
+        self.char_time = (1 + bytesize + (parity != "N") + stopbits) / baudrate
+        self.model = model
+        self.link = Path(link) if link is not None else None
+        self.faults = Faults()
+        self.log: list[tuple[bytes, bytes | None]] = []  # (request, reply or None)
+        self.line_mismatches = 0
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._tty = ""
+        self._commands: queue.Queue[tuple[str, threading.Event]] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="smc-hrs-sim", daemon=True)
+
+    # ------------------------------------------------------------------ control
+
+    @property
+    def path(self) -> str:
+        return str(self.link) if self.link is not None else self._tty
+
+    def start(self) -> HrsSimulator:
+        self._open()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._close()
+
+    def vanish(self) -> None:
+        """The USB adapter is unplugged: the port fails and its path disappears."""
+        self._command("vanish")
+
+    def reappear(self) -> None:
+        """Plugged back in: a new pty, reachable under the same link."""
+        self._command("reappear")
+
+    def raise_alarm(self, name: str, station: int | None = None) -> None:
+        """Set an alarm flag by name (see ALARM_BITS), or ``flag3_bitN``."""
+        if name.startswith("flag3_bit"):
+            word, bit = 3, int(name.removeprefix("flag3_bit"))
+        else:
+            word, bit = next(k for k, v in ALARM_BITS.items() if v == name)
+        chiller = self.chillers[station if station is not None else next(iter(self.chillers))]
+        chiller.alarm_words[word - 1] |= 1 << bit
+
+    def clear_alarms(self) -> None:
+        for chiller in self.chillers.values():
+            chiller.alarm_words = [0, 0, 0]
+
+    def _command(self, what: str) -> None:
+        done = threading.Event()
+        self._commands.put((what, done))
+        if not done.wait(2):
+            raise RuntimeError(f"simulator did not {what}")
+
+    def _open(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        baud, size, parity, stop = self.line
+        attrs = termios.tcgetattr(self._slave)
+        speed = getattr(termios, f"B{baud}")
+        attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD | termios.CSTOPB)) | (
+            SIZE_FLAGS[size] | PARITY_FLAGS[parity] | (termios.CSTOPB if stop != 1 else 0)
+        )
+        attrs[4] = attrs[5] = speed
+        termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+        self._tty = os.ttyname(self._slave)
+        if self.link is not None:
+            tmp = self.link.with_name(self.link.name + ".new")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(self._tty)
+            os.replace(tmp, self.link)
+
+    def _close(self) -> None:
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                os.close(fd)
+        self._master = self._slave = None
+        if self.link is not None:
+            self.link.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ serving
+
+    def _serve(self) -> None:
+        buffer = b""
+        while not self._stop.is_set():
+            while not self._commands.empty():
+                what, done = self._commands.get()
+                self._close()
+                buffer = b""
+                if what == "reappear":
+                    self._open()
+                done.set()
+            if self._master is None:
+                time.sleep(0.01)
+                continue
+            ready, _, _ = select.select([self._master], [], [], 0.02)
+            if not ready:
+                buffer = b""  # silence on the line ends any partial frame
+                continue
+            try:
+                buffer += os.read(self._master, 256)
+            except OSError:
+                continue
+            buffer = self._handle(buffer)
+
+    def _line_matches(self) -> bool:
+        assert self._master is not None
+        attrs = termios.tcgetattr(self._master)
+        baud, size, _parity, stop = self.line
+        cflag = attrs[2]
+        return (
+            attrs[4] == getattr(termios, f"B{baud}")
+            and cflag & termios.CSIZE == SIZE_FLAGS[size]
+            and bool(cflag & termios.CSTOPB) == (stop != 1)
+        )
+
+    def _handle(self, buffer: bytes) -> bytes:
+        """Answer every complete request in ``buffer``; return what is left."""
+        while True:
+            request, buffer = self._next_frame(buffer)
+            if request is None:
+                return buffer
+            if not self._line_matches():
+                self.line_mismatches += 1
+                self.log.append((request, None))
+                continue
+            reply = self._simple(request) if self.protocol == "simple" else self._modbus(request)
+            if reply is not None and not self.faults.silent:
+                reply = self._damage(reply)
+                self._send(request, reply)
+            else:
+                self.log.append((request, None))
+
+    def _next_frame(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        if self.protocol == "simple":
+            etx = buffer.find(bytes([ETX]))
+            if etx < 0:  # incomplete: keep from the last STX (an STX clears what came before it)
+                start = buffer.rfind(bytes([STX]))
+                return None, buffer[start:] if start >= 0 else b""
+            start = buffer.rfind(bytes([STX]), 0, etx)
+            if start < 0:  # an ETX without STX: noise
+                return self._next_frame(buffer[etx + 1 :])
+            end = etx + 1 + self.bcc
+            if len(buffer) < end:
+                return None, buffer[start:]
+            return buffer[start:end], buffer[end:]
+        if len(buffer) < 8:  # function 03 and 06 requests are 8 bytes; others end at silence
+            return None, buffer
+        return buffer[:8], buffer[8:]
+
+    def _damage(self, reply: bytes) -> bytes:
+        f = self.faults
+        if f.take("wrong_station_next"):
+            reply = self._restation(reply)
+        if f.take("bad_check_next"):
+            reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
+        if f.take("garble_next"):  # noise flips a bit in the middle of the reply
+            middle = len(reply) // 2 + 1
+            reply = reply[:middle] + bytes([reply[middle] ^ 0x40]) + reply[middle + 1 :]
+        if f.take("truncate_next"):
+            reply = reply[: len(reply) // 2]
+        return reply
+
+    def _restation(self, reply: bytes) -> bytes:
+        if self.protocol == "simple":
+            other = (int(reply[1:3]) % 99) + 1
+            frame = bytes([STX]) + f"{other:02d}".encode() + reply[3 : reply.index(ETX) + 1]
+            return frame + bytes([bcc(frame)]) if self.bcc else frame
+        return with_crc(bytes([(reply[0] % 247) + 1]) + reply[1:-2])
+
+    def _send(self, request: bytes, reply: bytes) -> None:
+        """Write ``reply`` as the line would deliver it: after the request's and its own transmission time."""
+        self.log.append((request, reply))
+        time.sleep(len(request) * self.char_time + self.faults.delay_s)
+        half = len(reply) // 2
+        for part in (reply[:half], reply[half:]):
+            time.sleep(len(part) * self.char_time)
+            try:
+                assert self._master is not None
+                os.write(self._master, part)
+            except (OSError, AssertionError):
+                return
+
+    # ------------------------------------------------------------------ the simple protocol
+
+    def _frame(self, body: str | bytes) -> bytes:
+        frame = bytes([STX]) + (body.encode("ascii") if isinstance(body, str) else body) + bytes([ETX])
+        return frame + bytes([bcc(frame)]) if self.bcc else frame
+
+    def _simple(self, request: bytes) -> bytes | None:
+        if self.bcc and bcc(request[:-1]) != request[-1]:
+            return None  # a request with a bad BCC is not answered
+        body = request[1 : request.index(ETX)].decode("ascii", "replace")
+        if len(body) < 6 or not body[:2].isdigit() or int(body[:2]) not in self.chillers:
+            return None  # another station's request (or noise) on the bus
+        station, kind, command, data = body[:2], body[2], body[3:6], body[6:]
+        chiller = self.chillers[int(station)]
+        if (code := self.faults.take("nak_next")) is not None:
+            return self._frame(station.encode() + bytes([NAK]) + str(code).encode())
+        if kind == "R" and not data and command in ("PV1", "SV1"):
+            value = chiller.temperature() if command == "PV1" else chiller.set_point
+            return self._frame(station.encode() + bytes([ACK]) + (command + simple_data(round(value * 10))).encode())
+        if kind == "W" and command == "SV1":
+            if len(data) != 5 or not (data.isdigit() or (data[0] == "-" and data[1:].isdigit())):
+                return self._frame(station.encode() + bytes([NAK]) + b"3")
+            value = int(data) / 10
+            if not 5.0 <= value <= 40.0:
+                return self._frame(station.encode() + bytes([NAK]) + b"1")
+            chiller.set_point = value
+            return self._frame(station.encode() + bytes([ACK]))
+        if kind == "W" and command in ("LOC", "STR"):
+            return self._frame(station.encode() + bytes([ACK]))
+        return None  # not in the command table: no response at all
+
+    # ------------------------------------------------------------------ MODBUS RTU
+
+    def _modbus(self, request: bytes) -> bytes | None:
+        if crc16(request[:-2]) != int.from_bytes(request[-2:], "little"):
+            return None  # a frame with a CRC error is ignored
+        station, function = request[0], request[1]
+        if station not in self.chillers:
+            return None
+        chiller = self.chillers[station]
+        if (code := self.faults.take("nak_next")) is not None:
+            return with_crc(bytes([station, function | 0x80, int(str(code))]))
+        first, second = int.from_bytes(request[2:4], "big"), int.from_bytes(request[4:6], "big")
+        if function == 0x03:
+            if not 1 <= second <= 16 or first + second > 16:
+                return with_crc(bytes([station, 0x83, 2]))
+            regs = chiller.registers(self.model)[first : first + second]
+            data = b"".join((r & 0xFFFF).to_bytes(2, "big") for r in regs)
+            return with_crc(bytes([station, 0x03, len(data)]) + data)
+        if function == 0x06:
+            if first != 0x0B:
+                return with_crc(bytes([station, 0x86, 2]))
+            if not 50 <= second <= 400:
+                return with_crc(bytes([station, 0x86, 3]))
+            chiller.set_point = second / 10
+            return request
+        return with_crc(bytes([station, function | 0x80, 1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.sim.smc_hrs",
+        description="Simulated SMC HRS chiller on a pseudo-terminal; prints the path to use as Address.",
+    )
+    parser.add_argument("--station", type=int, action="append", help="station number(s) (default 1)")
+    parser.add_argument("--protocol", choices=["simple", "modbus"], default="simple")
+    parser.add_argument("--bcc", action="store_true", help="BCC on (simple protocol)")
+    parser.add_argument("--baudrate", type=int, default=9600)
+    parser.add_argument("--bytesize", type=int, default=8, choices=[5, 6, 7, 8])
+    parser.add_argument("--parity", default="N", choices=["N", "E", "O"])
+    parser.add_argument("--stopbits", type=float, default=2, choices=[1, 2])
+    parser.add_argument("--model", default="HRS012-AN-10-T")
+    parser.add_argument("--link", help="also make this symlink to the pty (a stable name, like /dev/serial/by-id)")
+    args = parser.parse_args(argv)
+    sim = HrsSimulator(
+        stations=args.station or [1],
+        protocol=args.protocol,
+        bcc=args.bcc,
+        baudrate=args.baudrate,
+        bytesize=args.bytesize,
+        parity=args.parity,
+        stopbits=args.stopbits,
+        model=args.model,
+        link=args.link,
+    ).start()
+    print(f"simulated SMC {args.model} ({args.protocol} protocol); Address: {sim.path}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
