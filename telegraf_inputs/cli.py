@@ -110,6 +110,9 @@ def main(driver: Driver, argv: Sequence[str] | None = None) -> int:
         devices, _stop = driver.simulate(devices)
         runtime.log.info("simulating %d device(s) with the built-in simulator", len(devices))
     runtime.log.debug("reading %s", ", ".join(repr(d.name) for d in devices))
+    for device in devices:
+        if (plan := driver.plan(device)) is not None:
+            runtime.log.debug("%s: %s", device.name, plan)
     return runtime.main_loop(driver, devices, once=args.once, interval=args.interval)
 
 
@@ -125,6 +128,13 @@ def smc_hrs(argv: Sequence[str] | None = None) -> int:
     from .devices.smc_hrs import SmcHrsDriver
 
     return main(SmcHrsDriver(), argv)
+
+
+def purpleair(argv: Sequence[str] | None = None) -> int:
+    """Entry point of telegraf-purpleair."""
+    from .devices.purpleair import PurpleAirDriver
+
+    return main(PurpleAirDriver(), argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -428,17 +428,19 @@ def load(
     root = read_json(file)
     if not isinstance(root.value, list):
         raise root.error(f"expected a list of device objects, found {_type_name(root.value)}")
-    root = Node(expand_environment(root, os.environ if environ is None else environ), "", root.file)
+    env = os.environ if environ is None else environ
     parsed = []
     names: dict[str, str] = {}
     for index in range(len(root.value)):
         node = root.child(index).expect_object()
+        node.text("Device")
+        if not select(node.text("Model")):
+            continue
+        # ${NAME} is expanded in this executable's entries only: a DAQ needs no PurpleAir key
+        node = Node(expand_environment(node, env), node.path, node.file)
         name = node.text("Device")
         if not name.strip():
             raise node.error("the device name must not be empty", "Device")
-        model = node.text("Model")
-        if not select(model):
-            continue
         node.check_name(name, "device name", "Device")
         if name in names:
             raise node.error(f"device name {name!r} is already used at {names[name]}", "Device")

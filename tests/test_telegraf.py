@@ -377,7 +377,7 @@ def test_outage_is_buffered_and_every_point_arrives_once(
 
 def test_the_shipped_example_config_runs(telegraf: str, tmp_path: Path, receiver: WriteReceiver) -> None:
     text = (ROOT / "telegraf.conf.example").read_text()
-    for name in ("telegraf-daq970a", "telegraf-smc-hrs"):
+    for name in ("telegraf-daq970a", "telegraf-smc-hrs", "telegraf-purpleair"):
         text = text.replace(f'"/opt/telegraf-lab-inputs/bin/{name}"', json.dumps(executable(name)[0]))
     text = text.replace('"/etc/telegraf/devices.json"]', f'"{ROOT / "devices.example.json"}", "--simulate"]')
     text = text.replace("http://127.0.0.1:8086", receiver.url).replace('interval = "10s"', 'interval = "1s"')
@@ -394,7 +394,7 @@ def test_the_shipped_example_config_runs(telegraf: str, tmp_path: Path, receiver
         )
         try:
             end = time.monotonic() + 20
-            while time.monotonic() < end and len({parse_line(line)["tags"]["device"] for line in receiver.lines}) < 4:
+            while time.monotonic() < end and len({parse_line(line)["tags"]["device"] for line in receiver.lines}) < 6:
                 time.sleep(0.1)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -405,8 +405,15 @@ def test_the_shipped_example_config_runs(telegraf: str, tmp_path: Path, receiver
         "DAQ973A rack 1 signals",
         "Chiller for 1064 nm fiber amplifier",
         "Chiller for the Ti:sapphire pump",
+        "PurpleAir outdoor",
+        "PurpleAir lab",
     }, log.read_text()
     assert all("host" not in parse_line(line)["tags"] for line in receiver.lines)
     text = log.read_text()
-    assert "Loaded inputs: execd" in text and "influxdb_v2" in text
-    assert " E! " not in text, text
+    assert "Loaded inputs: execd (3x)" in text, text
+    assert "influxdb_v2" in text
+    # Telegraf itself sometimes logs this while stopping an execd plugin whose stdout it is reading
+    # (a race inside Telegraf, seen with `--test` too); any other error fails the test.
+    race = "E! [inputs.execd] Error in plugin: read |0: file already closed"
+    errors = [line for line in text.splitlines() if " E! " in line and race not in line]
+    assert errors == [], text

@@ -85,6 +85,10 @@ class Driver(ABC):
     def check_all(self, devices: Sequence[DeviceSpec]) -> None:  # noqa: B027 (optional hook)
         """Checks across devices (e.g. two entries sharing an instrument); raise ConfigError."""
 
+    def plan(self, device: DeviceSpec) -> str | None:
+        """What reading ``device`` will cost or do, logged at debug level (-v) on start-up."""
+        return None
+
     @abstractmethod
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         """Open and configure one connection for ``devices`` (which share it)."""

@@ -1,0 +1,469 @@
+"""PurpleAir particle sensors: the cloud API (v1) and sensors' own JSON on the LAN.
+
+Cloud mode: all public sensors of one device entry are fetched in one
+``GET /sensors?fields=...&show_only=...`` request asking only for the fields the
+channels need (the API charges points per sensor and field).  A sensor with its
+own ``PurpleAirReadKey`` (a private one) gets its own ``GET /sensors/{index}``.
+Each line is stamped with the sensor's ``last_seen`` time, not the request's;
+a sensor not seen for longer than ``MaxAge`` is reported stale and not emitted.
+
+LAN mode (``Address`` set): ``GET http://<sensor>/json?live=true``, free and
+keyless.  Its keys are mapped to the API's field names, so channels read the
+same ``Type``s in both modes.
+
+Derived values (per channel ``Type``): ``pm2.5_epa`` (US EPA correction,
+Barkjohn et al. 2021, with the 2022 extension for smoke), ``aqi_pm2.5`` (US
+AQI from that, 2024 breakpoints), ``aqi_pm10.0``, ``pm2.5_ab_difference``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from ..config import ChannelConfig, Node, parse_device
+from ..lineprotocol import FieldValue
+from .base import DeviceError, DeviceSpec, Driver, Reading, Session
+
+DEFAULT_BASE_URL = "https://api.purpleair.com/v1"
+DEFAULT_FIELD = "0.3_um_count"  # what the older logger read
+
+# -- fields ----------------------------------------------------------------------------------------
+_COUNTS = ("0.3_um_count", "0.5_um_count", "1.0_um_count", "2.5_um_count", "5.0_um_count", "10.0_um_count")
+_MASSES = ("pm1.0_atm", "pm2.5_atm", "pm10.0_atm", "pm1.0_cf_1", "pm2.5_cf_1", "pm10.0_cf_1", "pm2.5_alt")
+#: API fields a channel may read directly; A/B variants exist for the laser counter fields
+API_FIELDS = frozenset(
+    [f + s for f in _COUNTS + _MASSES + ("pm2.5", "pm1.0", "pm10.0") for s in ("", "_a", "_b")]
+    + ["humidity", "temperature", "pressure", "voc", "ozone1", "confidence", "channel_flags", "rssi", "uptime"]
+)
+INTEGER_FIELDS = frozenset({"confidence", "channel_flags", "rssi", "uptime"})
+#: LAN /json keys of channel A; channel B's end in "_b"; unsuffixed API fields are their mean
+LAN_KEYS = {
+    **{c: "p_" + c.replace(".", "_").replace("_count", "") for c in _COUNTS},
+    "pm1.0_atm": "pm1_0_atm",
+    "pm2.5_atm": "pm2_5_atm",
+    "pm10.0_atm": "pm10_0_atm",
+    "pm1.0_cf_1": "pm1_0_cf_1",
+    "pm2.5_cf_1": "pm2_5_cf_1",
+    "pm10.0_cf_1": "pm10_0_cf_1",
+}
+LAN_SINGLE = {"humidity": "current_humidity", "temperature": "current_temp_f", "pressure": "pressure"}
+
+
+def epa_pm25(cf1: float, rh: float) -> float:
+    """US EPA correction of PurpleAir PM2.5 (µg/m³) from the A/B mean of pm2.5_cf_1 and RH (%).
+
+    Barkjohn et al. 2021 (AMT 14, 4617) below 570 µg/m³; above 611 the quadratic
+    fit for smoke of Barkjohn et al. 2022 (Sensors 22, 9669); between, a linear
+    blend of the two, as in that paper.
+    """
+    low = 0.524 * cf1 - 0.0862 * rh + 5.75
+    high = 2.966 + 0.69 * cf1 + 8.84e-4 * cf1 * cf1
+    if cf1 < 570:
+        return low
+    if cf1 >= 611:
+        return high
+    weight = 0.0244 * cf1 - 13.9
+    return weight * high + (1 - weight) * low
+
+
+#: US EPA AQI breakpoints: (concentration low, high, index low, high); PM2.5 as revised in 2024
+AQI_PM25 = (
+    (0.0, 9.0, 0, 50),
+    (9.1, 35.4, 51, 100),
+    (35.5, 55.4, 101, 150),
+    (55.5, 125.4, 151, 200),
+    (125.5, 225.4, 201, 300),
+    (225.5, 325.4, 301, 500),
+)
+AQI_PM10 = (
+    (0, 54, 0, 50),
+    (55, 154, 51, 100),
+    (155, 254, 101, 150),
+    (255, 354, 151, 200),
+    (355, 424, 201, 300),
+    (425, 604, 301, 500),
+)
+
+
+def aqi(concentration: float, table: Sequence[tuple[float, float, int, int]], digits: int) -> int:
+    """US AQI: truncate the concentration (0.1 µg/m³ for PM2.5, 1 for PM10), interpolate in its band.
+
+    Above the top breakpoint the top band's slope is continued, as AirNow does.
+    """
+    step = 10**digits
+    c = math.floor(max(concentration, 0.0) * step) / step
+    for c_lo, c_hi, i_lo, i_hi in table:
+        if c <= c_hi:
+            return round((i_hi - i_lo) / (c_hi - c_lo) * (c - c_lo) + i_lo)
+    c_lo, c_hi, i_lo, i_hi = table[-1]
+    return round((i_hi - i_lo) / (c_hi - c_lo) * (c - c_lo) + i_lo)
+
+
+@dataclass(frozen=True)
+class Derived:
+    needs: tuple[str, ...]
+    compute: Callable[[Mapping[str, float]], tuple[FieldValue, dict[str, FieldValue]]]
+    description: str
+    unit: str
+
+
+def _ab_difference(v: Mapping[str, float]) -> tuple[FieldValue, dict[str, FieldValue]]:
+    a, b = v["pm2.5_atm_a"], v["pm2.5_atm_b"]
+    diff = abs(a - b)
+    rpd = 200 * diff / (a + b) if a + b > 0 else 0.0
+    # EPA's cleaning drops data where A and B differ by more than 5 µg/m³ AND more than 70 %
+    return round(diff, 3), {"percent": round(rpd, 1), "ok": not (diff > 5 and rpd > 70)}
+
+
+def _epa(v: Mapping[str, float]) -> float:
+    return epa_pm25((v["pm2.5_cf_1_a"] + v["pm2.5_cf_1_b"]) / 2, v["humidity"])
+
+
+DERIVED: dict[str, Derived] = {
+    "pm2.5_epa": Derived(
+        ("pm2.5_cf_1_a", "pm2.5_cf_1_b", "humidity"),
+        lambda v: (round(max(_epa(v), 0.0), 2), {}),
+        "US EPA-corrected PM2.5",
+        "µg/m³",
+    ),
+    "aqi_pm2.5": Derived(
+        ("pm2.5_cf_1_a", "pm2.5_cf_1_b", "humidity"),
+        lambda v: (aqi(_epa(v), AQI_PM25, 1), {}),
+        "US AQI from the EPA-corrected PM2.5",
+        "index",
+    ),
+    "aqi_pm10.0": Derived(
+        ("pm10.0_atm",), lambda v: (aqi(v["pm10.0_atm"], AQI_PM10, 0), {}), "US AQI from PM10", "index"
+    ),
+    "pm2.5_ab_difference": Derived(
+        ("pm2.5_atm_a", "pm2.5_atm_b"), _ab_difference, "|A − B| of pm2.5_atm, with _percent and _ok", "µg/m³"
+    ),
+}
+
+
+# -- config ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PaChannel:
+    config: ChannelConfig
+    sensor: int
+    read_key: str | None  # never logged
+    type: str
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        derived = DERIVED.get(self.type)
+        return derived.needs if derived else (self.type,)
+
+
+@dataclass(frozen=True)
+class PaDevice(DeviceSpec):
+    api_key: str = ""  # never logged
+    base_url: str = DEFAULT_BASE_URL
+    lan_url: str | None = None
+    timeout_s: float = 10.0
+    max_age_s: float = 900.0
+    channels: tuple[PaChannel, ...] = ()
+
+    def requests(self) -> list[tuple[int | None, str | None, tuple[str, ...], tuple[int, ...]]]:
+        """(sensor or None for the batch, read key, fields, sensors): what one gather asks for."""
+        public = [c for c in self.channels if c.read_key is None]
+        out: list[tuple[int | None, str | None, tuple[str, ...], tuple[int, ...]]] = []
+        if public:
+            fields = _unique(f for c in public for f in c.fields)
+            out.append((None, None, ("last_seen", *fields), _unique(c.sensor for c in public)))
+        for sensor in _unique(c.sensor for c in self.channels if c.read_key is not None):
+            mine = [c for c in self.channels if c.sensor == sensor and c.read_key is not None]
+            fields = _unique(f for c in mine for f in c.fields)
+            out.append((sensor, mine[0].read_key, ("last_seen", *fields), (sensor,)))
+        return out
+
+    def cost(self) -> str:
+        """Sensor-fields per gather, the unit the API's points are charged in."""
+        parts, total = [], 0
+        for sensor, _, fields, sensors in self.requests():
+            n = len(fields) * len(sensors)
+            total += n
+            what = f"/sensors/{sensor}" if sensor is not None else f"/sensors for {len(sensors)} sensor(s)"
+            parts.append(f"{what}: {len(fields)} field(s) = {n}")
+        return f"{total} sensor-fields per gather ({'; '.join(parts)})"
+
+
+def _unique(items: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+# -- HTTP ------------------------------------------------------------------------------------------
+class RequestFailed(Exception):
+    """An HTTP request failed; the message is safe to log (no keys)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def fetch_json(url: str, headers: Mapping[str, str], timeout: float, what: str) -> Any:
+    """GET ``url`` and decode its JSON body; errors never include the URL's query (read keys)."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        detail = ""
+        try:
+            error = json.loads(body)
+            detail = f": {error.get('error', '?')}: {error.get('description', '')}".rstrip(": ")
+        except (ValueError, AttributeError):
+            pass
+        retry = exc.headers.get("Retry-After") if exc.headers else None
+        retry_after = float(retry) if retry and retry.isdigit() else None
+        raise RequestFailed(f"{what}: HTTP {exc.code} {exc.reason}{detail}", retry_after) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RequestFailed(f"{what}: {reason or 'failed'}") from None
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise RequestFailed(f"{what}: invalid JSON in the reply ({exc})") from None
+
+
+# -- the session -----------------------------------------------------------------------------------
+class PaSession(Session):
+    """HTTP needs no open connection; this holds the 429 back-off between gathers."""
+
+    def __init__(self, fetch: Callable[[str, Mapping[str, str], float, str], Any] = fetch_json) -> None:
+        self.fetch = fetch
+        self.backoff_until = 0.0
+        self.backoff_s = 0.0
+
+    def read(self, device: DeviceSpec) -> list[Reading]:
+        assert isinstance(device, PaDevice)
+        if device.lan_url is not None:
+            return self._read_lan(device)
+        if not device.api_key.strip():
+            raise DeviceError("PurpleAirAPIKey is empty; set it, e.g. to ${PURPLEAIR_API_KEY}")
+        readings: list[Reading] = []
+        for sensor, read_key, fields, sensors in device.requests():
+            channels = [c for c in device.channels if c.sensor in sensors and (c.read_key is None) == (sensor is None)]
+            try:
+                rows = self._cloud(device, sensor, read_key, fields, sensors)
+            except RequestFailed as exc:
+                readings += [Reading(c.config, None, time.time_ns(), problem=str(exc), failed=True) for c in channels]
+                continue
+            for ch in channels:
+                readings.append(self._reading(device, ch, rows.get(ch.sensor)))
+        return readings
+
+    def _cloud(
+        self, device: PaDevice, sensor: int | None, read_key: str | None, fields: Sequence[str], sensors: Sequence[int]
+    ) -> dict[int, dict[str, Any]]:
+        now = time.monotonic()
+        if now < self.backoff_until:
+            raise RequestFailed(f"rate limited (HTTP 429): backing off for {self.backoff_until - now:.0f} s more")
+        query: dict[str, str] = {"fields": ",".join(fields)}
+        if sensor is None:
+            query["show_only"] = ",".join(map(str, sensors))
+            path, what = "/sensors", f"GET /sensors ({len(sensors)} sensor(s))"
+        else:
+            path, what = f"/sensors/{sensor}", f"GET /sensors/{sensor}"
+            if read_key:
+                query["read_key"] = read_key
+        url = device.base_url.rstrip("/") + path + "?" + urllib.parse.urlencode(query, safe=",")
+        try:
+            body = self.fetch(url, {"X-API-Key": device.api_key}, device.timeout_s, what)
+        except RequestFailed as exc:
+            if "HTTP 429" in str(exc):
+                # wait what the server asks for, at least a minute, doubling while it persists (max 1 h)
+                self.backoff_s = min(max(exc.retry_after or 0.0, 60.0, 2 * self.backoff_s), 3600.0)
+                self.backoff_until = time.monotonic() + self.backoff_s
+                raise RequestFailed(f"{exc}; no cloud requests for {self.backoff_s:.0f} s") from None
+            raise
+        self.backoff_s = 0.0
+        return _rows(body, what)
+
+    def _reading(self, device: PaDevice, ch: PaChannel, row: Mapping[str, Any] | None) -> Reading:
+        now_ns = time.time_ns()
+        if row is None:
+            return Reading(
+                ch.config,
+                None,
+                now_ns,
+                problem=f"sensor {ch.sensor} is not in the reply (no such sensor, or private without a read key)",
+                failed=True,
+            )
+        seen = row.get("last_seen")
+        if not isinstance(seen, (int, float)) or isinstance(seen, bool):
+            return Reading(ch.config, None, now_ns, problem=f"sensor {ch.sensor}: no last_seen time", failed=True)
+        age = now_ns / 1e9 - seen
+        if age > device.max_age_s:
+            return Reading(
+                ch.config, None, now_ns, problem=f"sensor {ch.sensor} is stale: last seen {age:.0f} s ago"
+            )  # a warning: the sensor is not reporting, the request worked
+        stamp = int(seen) * 1_000_000_000
+        values: dict[str, float] = {}
+        for name in ch.fields:
+            value = row.get(name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return Reading(
+                    ch.config, None, stamp, problem=f"sensor {ch.sensor}: no {name} in the reply", failed=True
+                )
+            values[name] = float(value)
+        derived = DERIVED.get(ch.type)
+        if derived is None:  # floats always (JSON writes 75.0 as 75), so the InfluxDB field type never flips
+            value = row[ch.type]
+            return Reading(ch.config, int(value) if ch.type in INTEGER_FIELDS else float(value), stamp)
+        main, extra = derived.compute(values)
+        return Reading(ch.config, main, stamp, extra=extra)
+
+    def _read_lan(self, device: PaDevice) -> list[Reading]:
+        assert device.lan_url is not None
+        url = device.lan_url.rstrip("/") + "/json?live=true"
+        try:
+            body = self.fetch(url, {}, device.timeout_s, f"GET {device.lan_url}/json")
+        except RequestFailed as exc:
+            raise DeviceError(str(exc)) from None
+        if not isinstance(body, dict):
+            raise DeviceError(f"GET {device.lan_url}/json: expected a JSON object")
+        row = lan_row(body)
+        return [self._reading(device, ch, row) for ch in device.channels]
+
+    def close(self) -> None:
+        pass
+
+
+def _rows(body: Any, what: str) -> dict[int, dict[str, Any]]:
+    """Sensor index -> {field: value}, from either reply layout."""
+    if not isinstance(body, dict):
+        raise RequestFailed(f"{what}: expected a JSON object")
+    if isinstance(body.get("sensor"), dict):
+        sensor = body["sensor"]
+        return {int(sensor.get("sensor_index", -1)): sensor}
+    fields, data = body.get("fields"), body.get("data")
+    if not isinstance(fields, list) or not isinstance(data, list):
+        raise RequestFailed(f"{what}: reply has no 'fields' and 'data'")
+    rows = {}
+    for row in data:
+        if isinstance(row, list) and len(row) == len(fields):
+            record = dict(zip(fields, row, strict=True))
+            if isinstance(record.get("sensor_index"), int):
+                rows[record["sensor_index"]] = record
+    return rows
+
+
+def lan_row(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A LAN sensor's /json as API fields: A, B (``_b`` keys) and their mean."""
+    row: dict[str, Any] = {}
+    for api, key in LAN_KEYS.items():
+        a, b = body.get(key), body.get(key + "_b")
+        if isinstance(a, (int, float)):
+            row[api + "_a"] = a
+        if isinstance(b, (int, float)):
+            row[api + "_b"] = b
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            row[api] = (a + b) / 2
+        elif isinstance(a, (int, float)):
+            row[api] = a
+    for api, key in LAN_SINGLE.items():
+        if isinstance(body.get(key), (int, float)):
+            row[api] = body[key]
+    stamp = body.get("DateTime")
+    if isinstance(stamp, str):
+        try:
+            row["last_seen"] = datetime.strptime(stamp, "%Y/%m/%dT%H:%M:%Sz").replace(tzinfo=timezone.utc).timestamp()
+        except ValueError:
+            pass
+    return row
+
+
+def _on_lan(field: str) -> bool:
+    base = field[:-2] if field.endswith(("_a", "_b")) else field
+    return base in LAN_KEYS or field in LAN_SINGLE
+
+
+# -- the driver ------------------------------------------------------------------------------------
+class PurpleAirDriver(Driver):
+    name = "purpleair"
+    models = ("PurpleAir",)
+
+    def parse(self, node: Node) -> PaDevice:
+        config = parse_device(
+            node,
+            default_measurement="purpleair",
+            extra_device_keys={"PurpleAirAPIKey"},
+            extra_channel_keys={"PurpleAirSensorIndex", "PurpleAirReadKey"},
+        )
+        params = config.params
+        params.check_keys({"BaseURL", "MaxAge"})
+        address = node.text("Address", None)
+        lan_url = None
+        if address is not None and address.strip():
+            lan_url = address.strip() if re.match(r"https?://", address.strip()) else f"http://{address.strip()}"
+        api_key = node.text("PurpleAirAPIKey", "")
+        channels = []
+        for ch in config.channels:
+            ch.params.check_keys(())
+            kind = (ch.type or DEFAULT_FIELD).strip()
+            if kind not in API_FIELDS and kind not in DERIVED:
+                raise ch.node.error(
+                    f"unknown Type {kind!r}: use an API field (e.g. 0.3_um_count, pm2.5_atm, pm2.5_cf_1_a, humidity) "
+                    f"or a derived value ({', '.join(DERIVED)})",
+                    "Type",
+                )
+            if lan_url is not None and not all(_on_lan(f) for f in PaChannel(ch, 0, None, kind).fields):
+                raise ch.node.error(f"{kind} is not in a sensor's LAN /json (cloud only)", "Type")
+            index = ch.node.integer("PurpleAirSensorIndex", 0 if lan_url else None, minimum=0)
+            if index is None:
+                raise ch.node.error("required key 'PurpleAirSensorIndex' is missing (the sensor's index on the map)")
+            read_key = ch.node.text("PurpleAirReadKey", None)
+            channels.append(PaChannel(ch, index, read_key.strip() or None if read_key else None, kind))
+        timeout_s = float(node.number("Timeout", 10, exclusive_minimum=0, maximum=600))
+        device = PaDevice(
+            config=config,
+            connection=f"purpleair|{lan_url or config.name}",
+            deadline_s=0.0,
+            api_key=api_key,
+            base_url=params.text("BaseURL", DEFAULT_BASE_URL),
+            lan_url=lan_url,
+            timeout_s=timeout_s,
+            max_age_s=float(params.number("MaxAge", 900, exclusive_minimum=0)),
+            channels=tuple(channels),
+        )
+        deadline = node.number("Deadline", None, exclusive_minimum=0)
+        requests = 1 if lan_url else len(device.requests())
+        return replace(device, deadline_s=float(deadline) if deadline is not None else timeout_s * requests + 1)
+
+    def plan(self, device: DeviceSpec) -> str | None:
+        assert isinstance(device, PaDevice)
+        if device.lan_url is not None:
+            return f"LAN sensor {device.lan_url}/json: no API points"
+        per_gather = int(device.cost().split()[0])
+        return f"{device.cost()}; at one gather per minute, {per_gather * 1440} sensor-fields per day"
+
+    def open(self, devices: Sequence[DeviceSpec]) -> Session:
+        return PaSession()
+
+    def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
+        from ..sim.purpleair import PurpleAirSimulator
+
+        sim = PurpleAirSimulator(api_key="simulated-key").start()
+        out: list[DeviceSpec] = []
+        for device in devices:
+            assert isinstance(device, PaDevice)
+            for ch in device.channels:
+                sim.add_sensor(ch.sensor, read_key=ch.read_key)
+            if device.lan_url is not None:
+                sensor = device.channels[0].sensor
+                out.append(replace(device, lan_url=sim.lan_url(sensor), connection=f"sim|{sim.lan_url(sensor)}"))
+            else:
+                out.append(replace(device, base_url=sim.base_url, api_key="simulated-key"))
+        return out, sim.stop
