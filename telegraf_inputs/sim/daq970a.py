@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import run_standalone
+
 OVERLOAD = 9.9e37
 
 # Long forms in SCPI notation: the upper-case part is the short form.
@@ -540,13 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="DAQ970A", choices=["DAQ970A", "DAQ973A"])
     args = parser.parse_args(argv)
     sim = Daq970aSimulator(args.host, args.port, args.model).start()
-    print(f"simulated {args.model} listening; VISA address: {sim.address}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    sim.stop()
-    return 0
+    return run_standalone(f"simulated {args.model} listening; VISA address: {sim.address}", sim.stop)
 
 
 if __name__ == "__main__":

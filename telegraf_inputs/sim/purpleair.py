@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from ..devices.purpleair import API_FIELDS, LAN_KEYS, LAN_SINGLE
+from . import run_standalone
 
 ERRORS = {
     400: "InvalidFieldValueError",
@@ -237,13 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     sim = PurpleAirSimulator(args.key, port=args.port).start()
     for index in args.sensor or [108682]:
         sim.add_sensor(index)
-    print(f"simulated PurpleAir API: BaseURL {sim.base_url}; LAN sensors at {sim.lan_url(0)[:-2]}/<index>", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    sim.stop()
-    return 0
+    return run_standalone(
+        f"simulated PurpleAir API: BaseURL {sim.base_url}; LAN sensors at {sim.lan_url(0)[:-2]}/<index>", sim.stop
+    )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..devices.smc_hrs import ACK, ALARM_BITS, ETX, NAK, STX, bcc, crc16, with_crc
+from . import run_standalone
 
 PARITY_FLAGS = {"N": 0, "E": termios.PARENB, "O": termios.PARENB | termios.PARODD}
 SIZE_FLAGS = {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}
@@ -385,13 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         model=args.model,
         link=args.link,
     ).start()
-    print(f"simulated SMC {args.model} ({args.protocol} protocol); Address: {sim.path}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    sim.stop()
-    return 0
+    return run_standalone(f"simulated SMC {args.model} ({args.protocol} protocol); Address: {sim.path}", sim.stop)
 
 
 if __name__ == "__main__":
