@@ -22,13 +22,15 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ..config import ChannelConfig, DeviceConfig, Node, parse_device
 from ..lineprotocol import FieldValue
 from .base import DeviceError, DeviceSpec, Driver, Reading, Session
 
 STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
+T = TypeVar("T")
+Decoded = tuple[FieldValue, dict[str, FieldValue]]  # a channel's value and its extra fields
 
 #: meaning of the simple protocol's exception codes (the manual's table 5.5-1)
 NAK_CODES = {
@@ -199,18 +201,18 @@ PSI_TO_MPA = 0.006894757
 BLOCK_START, BLOCK_COUNT, SET_TEMP_REGISTER = 0x0000, 8, 0x000B
 
 
-def _decode_pressure(regs: Sequence[int]) -> tuple[FieldValue, dict[str, FieldValue]]:
+def _decode_pressure(regs: Sequence[int]) -> Decoded:
     if regs[4] & (1 << 4):  # the chiller shows PSI (1 PSI per digit): report MPa all the same
         return round(regs[2] * PSI_TO_MPA, 4), {}
     return regs[2] / 100, {}
 
 
-def _decode_status(regs: Sequence[int]) -> tuple[FieldValue, dict[str, FieldValue]]:
+def _decode_status(regs: Sequence[int]) -> Decoded:
     word = regs[4]
     return word, {name: bool(word & (1 << bit)) for bit, name in STATUS_BITS.items()}
 
 
-def _decode_alarms(regs: Sequence[int]) -> tuple[FieldValue, dict[str, FieldValue]]:
+def _decode_alarms(regs: Sequence[int]) -> Decoded:
     words = {1: regs[5], 2: regs[6], 3: regs[7]}
     flags = {name: bool(words[w] & (1 << b)) for (w, b), name in ALARM_BITS.items()}
     active = [name for name, on in flags.items() if on]
@@ -227,7 +229,7 @@ class Item:
     description: str
     unit: str
     command: str | None = None  # simple protocol
-    decode: Callable[[Sequence[int]], tuple[FieldValue, dict[str, FieldValue]]] | None = None  # registers 0-7
+    decode: Callable[[Sequence[int]], Decoded] | None = None  # registers 0-7
     models: str | None = None  # regex of models that have it (None: all)
 
 
@@ -274,6 +276,7 @@ class HrsDevice(DeviceSpec):
     stopbits: float = 1
     station: int = 1
     protocol: str = "simple"
+    model: str = "HRS012"  # from Model, without "SMC"
     bcc: bool = False
     timeout_s: float = 1.0
     channels: tuple[HrsChannel, ...] = ()
@@ -288,8 +291,6 @@ class HrsDevice(DeviceSpec):
 
 class Port(Protocol):
     """What is used of a pyserial port."""
-
-    timeout: float | None
 
     def write(self, data: bytes) -> int | None: ...
     def read(self, size: int = 1) -> bytes: ...
@@ -328,6 +329,10 @@ class HrsSession(Session):
             reply += check
         return reply
 
+    def read_simple(self, device: HrsDevice, command: str) -> int:
+        """One simple-protocol read: the checked reply's data, in tenths."""
+        return parse_simple_reply(self.exchange_simple(device, command), device.station, command, device.bcc)
+
     def exchange_modbus(self, device: HrsDevice, start: int, count: int) -> list[int]:
         self.port.reset_input_buffer()
         self.port.write(modbus_read_request(device.station, start, count))
@@ -350,21 +355,24 @@ class HrsSession(Session):
                 f"serial port {device.address} failed ({exc}); unplugged? It is reopened at the next gather"
             ) from exc
 
+    @staticmethod
+    def _timed(exchange: Callable[..., T], *args: object) -> tuple[T | ReplyError, int]:
+        """Run one exchange; return its result (or the ReplyError) and the time midway through it."""
+        start = time.time_ns()
+        try:
+            result: T | ReplyError = exchange(*args)
+        except ReplyError as exc:
+            result = exc
+        return result, (start + time.time_ns()) // 2
+
     def _read_device(self, device: HrsDevice) -> list[Reading]:
         if device.protocol == "modbus":
             return self._read_modbus(device)
         readings = []
         for ch in device.channels:
             assert ch.item.command is not None
-            start = time.time_ns()
-            try:
-                value: FieldValue = parse_simple_reply(
-                    self.exchange_simple(device, ch.item.command), device.station, ch.item.command, device.bcc
-                )
-            except ReplyError as exc:
-                readings.append(Reading(ch.config, None, time.time_ns(), problem=str(exc), failed=True))
-                continue
-            readings.append(Reading(ch.config, int(value) / 10, (start + time.time_ns()) // 2))
+            tenths, when = self._timed(self.read_simple, device, ch.item.command)
+            readings.append(_reading(ch, tenths, when, lambda t: (t / 10, {})))
         return readings
 
     def _read_modbus(self, device: HrsDevice) -> list[Reading]:
@@ -372,32 +380,16 @@ class HrsSession(Session):
         set_temp: list[int] | ReplyError | None = None
         block_time = set_time = 0
         if any(ch.item.decode is not None for ch in device.channels):
-            start = time.time_ns()
-            try:
-                block = self.exchange_modbus(device, BLOCK_START, BLOCK_COUNT)
-            except ReplyError as exc:
-                block = exc
-            block_time = (start + time.time_ns()) // 2
+            block, block_time = self._timed(self.exchange_modbus, device, BLOCK_START, BLOCK_COUNT)
         if any(ch.type == "SV1" for ch in device.channels):
-            start = time.time_ns()
-            try:
-                set_temp = self.exchange_modbus(device, SET_TEMP_REGISTER, 1)
-            except ReplyError as exc:
-                set_temp = exc
-            set_time = (start + time.time_ns()) // 2
+            set_temp, set_time = self._timed(self.exchange_modbus, device, SET_TEMP_REGISTER, 1)
         readings = []
         for ch in device.channels:
-            regs, when = (set_temp, set_time) if ch.type == "SV1" else (block, block_time)
-            if isinstance(regs, ReplyError):
-                readings.append(Reading(ch.config, None, when, problem=str(regs), failed=True))
-                continue
-            assert regs is not None
             if ch.type == "SV1":
-                readings.append(Reading(ch.config, signed16(regs[0]) / 10, when))
-                continue
-            assert ch.item.decode is not None
-            value, extra = ch.item.decode(regs)
-            readings.append(Reading(ch.config, value, when, extra=extra))
+                readings.append(_reading(ch, set_temp, set_time, lambda r: (signed16(r[0]) / 10, {})))
+            else:
+                assert ch.item.decode is not None
+                readings.append(_reading(ch, block, block_time, ch.item.decode))
         return readings
 
     def close(self) -> None:
@@ -407,10 +399,19 @@ class HrsSession(Session):
             pass
 
 
+def _reading(ch: HrsChannel, raw: T | ReplyError | None, when: int, decode: Callable[[T], Decoded]) -> Reading:
+    """The reading of one channel from its exchange's result: a value, or the reply's error."""
+    if isinstance(raw, ReplyError):
+        return Reading(ch.config, None, when, problem=str(raw), failed=True)
+    assert raw is not None
+    value, extra = decode(raw)
+    return Reading(ch.config, value, when, extra=extra)
+
+
 # --------------------------------------------------------------------------- the driver
 
 MODEL_PATTERN = re.compile(r"\s*SMC[\s_-]*(HRSH?\d{3}[A-Z0-9-]*)\s*", re.IGNORECASE)
-PARITIES = {"N": "none", "E": "even", "O": "odd", "M": "mark", "S": "space"}
+PARITIES = ("N", "E", "O", "M", "S")  # none, even, odd, mark, space
 
 
 def open_serial(device: HrsDevice) -> Port:
@@ -453,7 +454,7 @@ class SmcHrsDriver(Driver):
         station = params.integer("InternalAddress", 1, minimum=1, maximum=99 if protocol == "simple" else 247)
         line = node.object("SerialConnectionParams", {})
         line.check_keys({"baudrate", "bytesize", "stopbits", "parity"})
-        parity = line.text("parity", "N", choices=list(PARITIES))
+        parity = line.text("parity", "N", choices=PARITIES)
         stopbits = line.number("stopbits", 1)
         if stopbits not in (1, 1.5, 2):
             raise line.error(f"stopbits must be 1, 1.5 or 2, found {stopbits!r}", "stopbits")
@@ -474,6 +475,7 @@ class SmcHrsDriver(Driver):
             stopbits=stopbits,
             station=station,
             protocol=protocol,
+            model=model,
             bcc=params.boolean("BCC", False),
             timeout_s=timeout_s,
             channels=channels,
@@ -535,8 +537,8 @@ class SmcHrsDriver(Driver):
         out: list[DeviceSpec] = []
         for device in devices:
             assert isinstance(device, HrsDevice)
-            group = [d for d in devices if isinstance(d, HrsDevice) and d.connection == device.connection]
             if device.connection not in sims:
+                group = [d for d in devices if isinstance(d, HrsDevice) and d.connection == device.connection]
                 sims[device.connection] = HrsSimulator(
                     stations=[d.station for d in group],
                     protocol=device.protocol,
@@ -545,7 +547,7 @@ class SmcHrsDriver(Driver):
                     bytesize=device.bytesize,
                     parity=device.parity,
                     stopbits=device.stopbits,
-                    model=MODEL_PATTERN.fullmatch(device.config.model).group(1),  # type: ignore[union-attr]
+                    model=device.model,
                 ).start()
             sim = sims[device.connection]
             out.append(replace(device, address=sim.path, connection=f"sim|{sim.path}"))
