@@ -28,7 +28,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..config import ChannelConfig, Node, parse_device
 from ..lineprotocol import FieldValue
@@ -166,6 +166,32 @@ class PaChannel:
 
 
 @dataclass(frozen=True)
+class CloudRequest:
+    """One API request of a gather: the batch (``sensor`` None) or one private sensor."""
+
+    sensor: int | None
+    read_key: str | None  # never logged
+    fields: tuple[str, ...]
+    channels: tuple[PaChannel, ...]
+
+    @property
+    def sensors(self) -> tuple[int, ...]:
+        return _unique(c.sensor for c in self.channels)
+
+
+def plan_requests(channels: Sequence[PaChannel]) -> tuple[CloudRequest, ...]:
+    """All public sensors in one request; one request per private sensor (its own read key)."""
+    public = tuple(c for c in channels if c.read_key is None)
+    groups: list[tuple[int | None, tuple[PaChannel, ...]]] = [(None, public)] if public else []
+    for sensor in _unique(c.sensor for c in channels if c.read_key is not None):
+        groups.append((sensor, tuple(c for c in channels if c.sensor == sensor and c.read_key is not None)))
+    return tuple(
+        CloudRequest(sensor, mine[0].read_key, ("last_seen", *_unique(f for c in mine for f in c.fields)), mine)
+        for sensor, mine in groups
+    )
+
+
+@dataclass(frozen=True)
 class PaDevice(DeviceSpec):
     api_key: str = ""  # never logged
     base_url: str = DEFAULT_BASE_URL
@@ -173,28 +199,16 @@ class PaDevice(DeviceSpec):
     timeout_s: float = 10.0
     max_age_s: float = 900.0
     channels: tuple[PaChannel, ...] = ()
-
-    def requests(self) -> list[tuple[int | None, str | None, tuple[str, ...], tuple[int, ...]]]:
-        """(sensor or None for the batch, read key, fields, sensors): what one gather asks for."""
-        public = [c for c in self.channels if c.read_key is None]
-        out: list[tuple[int | None, str | None, tuple[str, ...], tuple[int, ...]]] = []
-        if public:
-            fields = _unique(f for c in public for f in c.fields)
-            out.append((None, None, ("last_seen", *fields), _unique(c.sensor for c in public)))
-        for sensor in _unique(c.sensor for c in self.channels if c.read_key is not None):
-            mine = [c for c in self.channels if c.sensor == sensor and c.read_key is not None]
-            fields = _unique(f for c in mine for f in c.fields)
-            out.append((sensor, mine[0].read_key, ("last_seen", *fields), (sensor,)))
-        return out
+    requests: tuple[CloudRequest, ...] = ()  # what one cloud gather asks for
 
     def cost(self) -> str:
         """Sensor-fields per gather, the unit the API's points are charged in."""
         parts, total = [], 0
-        for sensor, _, fields, sensors in self.requests():
-            n = len(fields) * len(sensors)
+        for req in self.requests:
+            n = len(req.fields) * len(req.sensors)
             total += n
-            what = f"/sensors/{sensor}" if sensor is not None else f"/sensors for {len(sensors)} sensor(s)"
-            parts.append(f"{what}: {len(fields)} field(s) = {n}")
+            what = f"/sensors/{req.sensor}" if req.sensor is not None else f"/sensors for {len(req.sensors)} sensor(s)"
+            parts.append(f"{what}: {len(req.fields)} field(s) = {n}")
         return f"{total} sensor-fields per gather ({'; '.join(parts)})"
 
 
@@ -202,12 +216,18 @@ def _unique(items: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number (true/false are not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 # -- HTTP ------------------------------------------------------------------------------------------
 class RequestFailed(Exception):
     """An HTTP request failed; the message is safe to log (no keys)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
+        self.status = status
         self.retry_after = retry_after
 
 
@@ -227,7 +247,7 @@ def fetch_json(url: str, headers: Mapping[str, str], timeout: float, what: str) 
             pass
         retry = exc.headers.get("Retry-After") if exc.headers else None
         retry_after = float(retry) if retry and retry.isdigit() else None
-        raise RequestFailed(f"{what}: HTTP {exc.code} {exc.reason}{detail}", retry_after) from None
+        raise RequestFailed(f"{what}: HTTP {exc.code} {exc.reason}{detail}", exc.code, retry_after) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise RequestFailed(f"{what}: {reason or 'failed'}") from None
@@ -241,8 +261,7 @@ def fetch_json(url: str, headers: Mapping[str, str], timeout: float, what: str) 
 class PaSession(Session):
     """HTTP needs no open connection; this holds the 429 back-off between gathers."""
 
-    def __init__(self, fetch: Callable[[str, Mapping[str, str], float, str], Any] = fetch_json) -> None:
-        self.fetch = fetch
+    def __init__(self) -> None:
         self.backoff_until = 0.0
         self.backoff_s = 0.0
 
@@ -253,36 +272,34 @@ class PaSession(Session):
         if not device.api_key.strip():
             raise DeviceError("PurpleAirAPIKey is empty; set it, e.g. to ${PURPLEAIR_API_KEY}")
         readings: list[Reading] = []
-        for sensor, read_key, fields, sensors in device.requests():
-            channels = [c for c in device.channels if c.sensor in sensors and (c.read_key is None) == (sensor is None)]
+        for req in device.requests:
             try:
-                rows = self._cloud(device, sensor, read_key, fields, sensors)
+                rows = self._cloud(device, req)
             except RequestFailed as exc:
-                readings += [Reading(c.config, None, time.time_ns(), problem=str(exc), failed=True) for c in channels]
+                readings += [
+                    Reading(c.config, None, time.time_ns(), problem=str(exc), failed=True) for c in req.channels
+                ]
                 continue
-            for ch in channels:
-                readings.append(self._reading(device, ch, rows.get(ch.sensor)))
+            readings += [self._reading(device, ch, rows.get(ch.sensor)) for ch in req.channels]
         return readings
 
-    def _cloud(
-        self, device: PaDevice, sensor: int | None, read_key: str | None, fields: Sequence[str], sensors: Sequence[int]
-    ) -> dict[int, dict[str, Any]]:
+    def _cloud(self, device: PaDevice, req: CloudRequest) -> dict[int, dict[str, Any]]:
         now = time.monotonic()
         if now < self.backoff_until:
             raise RequestFailed(f"rate limited (HTTP 429): backing off for {self.backoff_until - now:.0f} s more")
-        query: dict[str, str] = {"fields": ",".join(fields)}
-        if sensor is None:
-            query["show_only"] = ",".join(map(str, sensors))
-            path, what = "/sensors", f"GET /sensors ({len(sensors)} sensor(s))"
+        query: dict[str, str] = {"fields": ",".join(req.fields)}
+        if req.sensor is None:
+            query["show_only"] = ",".join(map(str, req.sensors))
+            path, what = "/sensors", f"GET /sensors ({len(req.sensors)} sensor(s))"
         else:
-            path, what = f"/sensors/{sensor}", f"GET /sensors/{sensor}"
-            if read_key:
-                query["read_key"] = read_key
+            path, what = f"/sensors/{req.sensor}", f"GET /sensors/{req.sensor}"
+            if req.read_key:
+                query["read_key"] = req.read_key
         url = device.base_url.rstrip("/") + path + "?" + urllib.parse.urlencode(query, safe=",")
         try:
-            body = self.fetch(url, {"X-API-Key": device.api_key}, device.timeout_s, what)
+            body = fetch_json(url, {"X-API-Key": device.api_key}, device.timeout_s, what)
         except RequestFailed as exc:
-            if "HTTP 429" in str(exc):
+            if exc.status == 429:
                 # wait what the server asks for, at least a minute, doubling while it persists (max 1 h)
                 self.backoff_s = min(max(exc.retry_after or 0.0, 60.0, 2 * self.backoff_s), 3600.0)
                 self.backoff_until = time.monotonic() + self.backoff_s
@@ -302,7 +319,7 @@ class PaSession(Session):
                 failed=True,
             )
         seen = row.get("last_seen")
-        if not isinstance(seen, (int, float)) or isinstance(seen, bool):
+        if not _is_number(seen):
             return Reading(ch.config, None, now_ns, problem=f"sensor {ch.sensor}: no last_seen time", failed=True)
         age = now_ns / 1e9 - seen
         if age > device.max_age_s:
@@ -313,15 +330,15 @@ class PaSession(Session):
         values: dict[str, float] = {}
         for name in ch.fields:
             value = row.get(name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
+            if not _is_number(value):
                 return Reading(
                     ch.config, None, stamp, problem=f"sensor {ch.sensor}: no {name} in the reply", failed=True
                 )
             values[name] = float(value)
         derived = DERIVED.get(ch.type)
         if derived is None:  # floats always (JSON writes 75.0 as 75), so the InfluxDB field type never flips
-            value = row[ch.type]
-            return Reading(ch.config, int(value) if ch.type in INTEGER_FIELDS else float(value), stamp)
+            number = values[ch.type]
+            return Reading(ch.config, int(number) if ch.type in INTEGER_FIELDS else number, stamp)
         main, extra = derived.compute(values)
         return Reading(ch.config, main, stamp, extra=extra)
 
@@ -329,7 +346,7 @@ class PaSession(Session):
         assert device.lan_url is not None
         url = device.lan_url.rstrip("/") + "/json?live=true"
         try:
-            body = self.fetch(url, {}, device.timeout_s, f"GET {device.lan_url}/json")
+            body = fetch_json(url, {}, device.timeout_s, f"GET {device.lan_url}/json")
         except RequestFailed as exc:
             raise DeviceError(str(exc)) from None
         if not isinstance(body, dict):
@@ -428,6 +445,7 @@ class PurpleAirDriver(Driver):
             channels.append(PaChannel(ch, index, read_key.strip() or None if read_key else None, kind))
         timeout_s = float(node.number("Timeout", 10, exclusive_minimum=0, maximum=600))
         device = PaDevice(
+            requests=() if lan_url else plan_requests(channels),
             config=config,
             connection=f"purpleair|{lan_url or config.name}",
             deadline_s=0.0,
@@ -439,7 +457,7 @@ class PurpleAirDriver(Driver):
             channels=tuple(channels),
         )
         deadline = node.number("Deadline", None, exclusive_minimum=0)
-        requests = 1 if lan_url else len(device.requests())
+        requests = 1 if lan_url else len(device.requests)
         return replace(device, deadline_s=float(deadline) if deadline is not None else timeout_s * requests + 1)
 
     def plan(self, device: DeviceSpec) -> str | None:
