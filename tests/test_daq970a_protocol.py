@@ -144,19 +144,25 @@ def test_connect_configure_and_two_gathers(tmp_path: Path) -> None:
     assert replay.conversation == []
 
 
-def test_refused_channel_is_reported_and_left_out_of_the_scan(tmp_path: Path, caplog) -> None:
+def channels_a_b(tmp_path: Path, type_a: str, type_b: str) -> DaqDevice:
+    """Device "d" with channel "a" on 101 and "b" on 102, of the given types."""
     (device,) = devices(
         tmp_path,
         [
             entry(
                 "d",
                 {
-                    "a": {"DeviceChannel": 101, "Type": "DCI", "tags": {"s": "a"}},
-                    "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}},
+                    "a": {"DeviceChannel": 101, "Type": type_a, "tags": {"s": "a"}},
+                    "b": {"DeviceChannel": 102, "Type": type_b, "tags": {"s": "b"}},
                 },
             )
         ],
     )
+    return device
+
+
+def test_refused_channel_is_reported_and_left_out_of_the_scan(tmp_path: Path, caplog) -> None:
+    device = channels_a_b(tmp_path, "DCI", "DCV")
     replay = Replay(
         [
             ("*IDN?", IDN),
@@ -211,18 +217,7 @@ def test_shared_connection_switches_scan_lists(tmp_path: Path) -> None:
 
 def two_dcv_channels(tmp_path: Path, gathers: list[tuple[str, str | None]]) -> tuple[DaqDevice, Session]:
     """A device with DCV channels 101 and 102, opened on a replay whose gathers follow the setup."""
-    (device,) = devices(
-        tmp_path,
-        [
-            entry(
-                "d",
-                {
-                    "a": {"DeviceChannel": 101, "Type": "DCV", "tags": {"s": "a"}},
-                    "b": {"DeviceChannel": 102, "Type": "DCV", "tags": {"s": "b"}},
-                },
-            )
-        ],
-    )
+    device = channels_a_b(tmp_path, "DCV", "DCV")
     replay = Replay(
         [
             ("*IDN?", IDN),
