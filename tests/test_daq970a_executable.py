@@ -307,7 +307,7 @@ def test_instrument_switched_off_and_on_again(tmp_path: Path, sim: Daq970aSimula
         revived = Daq970aSimulator(port=port).start()
         try:
             assert len(gather(proc, 2)) == 2
-            assert revived.instrument.log[0] == "*IDN?"  # reconfigured from scratch
+            assert revived.instrument.log[:2] == ["*CLS", "*IDN?"]  # reconfigured from scratch
         finally:
             revived.stop()
     finally:

@@ -124,8 +124,7 @@ def test_connect_configure_and_two_gathers(tmp_path: Path) -> None:
     )
     replay = Replay(
         [
-            ("*IDN?", IDN),
-            ("*CLS", None),
+            ("*CLS;*IDN?", IDN),
             ("*RST;:SYST:ERR?", NO_ERROR),
             ("CONF:TEMP TC,T,(@101);:UNIT:TEMP C,(@101);:SYST:ERR?", NO_ERROR),
             ("CONF:VOLT:DC (@102);:VOLT:DC:NPLC 1,(@102);:SYST:ERR?", NO_ERROR),
@@ -165,8 +164,7 @@ def test_refused_channel_is_reported_and_left_out_of_the_scan(tmp_path: Path, ca
     device = channels_a_b(tmp_path, "DCI", "DCV")
     replay = Replay(
         [
-            ("*IDN?", IDN),
-            ("*CLS", None),
+            ("*CLS;*IDN?", IDN),
             ("CONF:CURR:DC (@101);:SYST:ERR?", '-221,"Settings conflict"'),
             ("SYST:ERR?", '-222,"Data out of range"'),
             ("SYST:ERR?", NO_ERROR),
@@ -185,7 +183,7 @@ def test_refused_channel_is_reported_and_left_out_of_the_scan(tmp_path: Path, ca
 
 def test_idn_mismatch_is_a_warning(tmp_path: Path, caplog) -> None:
     (device,) = devices(tmp_path, [entry("d", {"a": {"DeviceChannel": 101, "Type": "DCV"}}, VISAIDN="Other,X,1,2")])
-    replay = Replay([("*IDN?", IDN), ("*CLS", None), ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR), (SETUP, NO_ERROR)])
+    replay = Replay([("*CLS;*IDN?", IDN), ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR), (SETUP, NO_ERROR)])
     Daq970aDriver(opener=lambda d: replay).open([device])
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == [f"device 'd': *IDN? answered {IDN!r}, VISAIDN expects 'Other,X,1,2'"]
@@ -201,8 +199,7 @@ def test_shared_connection_switches_scan_lists(tmp_path: Path) -> None:
     )
     replay = Replay(
         [
-            ("*IDN?", IDN),
-            ("*CLS", None),
+            ("*CLS;*IDN?", IDN),
             ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
             ("CONF:RES (@102);:SYST:ERR?", NO_ERROR),
             (SETUP, NO_ERROR),
@@ -220,8 +217,7 @@ def two_dcv_channels(tmp_path: Path, gathers: list[tuple[str, str | None]]) -> t
     device = channels_a_b(tmp_path, "DCV", "DCV")
     replay = Replay(
         [
-            ("*IDN?", IDN),
-            ("*CLS", None),
+            ("*CLS;*IDN?", IDN),
             ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
             ("CONF:VOLT:DC (@102);:SYST:ERR?", NO_ERROR),
             (SETUP, NO_ERROR),
@@ -269,8 +265,7 @@ def test_failed_read_reports_the_error_queue(tmp_path: Path) -> None:
     (device,) = devices(tmp_path, [entry("d", {"a": {"DeviceChannel": 101, "Type": "DCV"}})])
     replay = Replay(
         [
-            ("*IDN?", IDN),
-            ("*CLS", None),
+            ("*CLS;*IDN?", IDN),
             ("CONF:VOLT:DC (@101);:SYST:ERR?", NO_ERROR),
             (SETUP, NO_ERROR),
             ("ROUT:SCAN (@101);:READ?", TimeoutError("VI_ERROR_TMO")),
@@ -308,8 +303,8 @@ def test_same_traffic_over_tcp_against_the_simulator(tmp_path: Path, sim: Daq970
         session.close()
     assert 15 < a.value < 35 and 15 < a2.value < 35 and 0 < b.value < 0.1
     assert sim.instrument.log == [
-        "*IDN?",
         "*CLS",
+        "*IDN?",
         "CONF:TEMP TC,T,(@101)",
         ":UNIT:TEMP C,(@101)",
         ":SYST:ERR?",

@@ -41,3 +41,24 @@ def test_standalone_simulator_answers_scpi_and_takes_fault_commands() -> None:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_forty_channel_modules_fill_a_120_channel_scan() -> None:
+    from telegraf_inputs.sim.daq970a import Daq970aSimulator
+
+    with Daq970aSimulator(modules={1: "DAQM908A", 2: "DAQM908A", 3: "DAQM908A"}) as sim:
+        with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
+            stream = conn.makefile("rw", newline="\n")
+
+            def ask(message: str) -> str:
+                stream.write(message + "\n")
+                stream.flush()
+                return stream.readline().strip()
+
+            scan = "(@101:140,201:240,301:340)"
+            assert ask(f"CONF:VOLT:DC {scan};:SYST:ERR?") == '+0,"No error"'
+            reply = ask(f"ROUT:SCAN {scan};:FORM:READ:CHAN ON;:READ?").split(",")
+            assert [int(c) for c in reply[1::2]] == [*range(101, 141), *range(201, 241), *range(301, 341)]
+            # single-ended: no current channels and no 4-wire pairs
+            assert ask("CONF:CURR:DC (@121);:SYST:ERR?") == '-221,"Settings conflict"'
+            assert ask("CONF:FRES (@101);:SYST:ERR?") == '-221,"Settings conflict"'

@@ -245,7 +245,9 @@ class DaqSession(Session):
         return errors
 
     def configure(self) -> None:
-        idn = self._query("*IDN?", "identifying the instrument")
+        # *CLS rides with the first query: a lone write followed by a query
+        # costs a TCP delayed-ACK round (~40 ms) on the instrument's socket.
+        idn = self._query("*CLS;*IDN?", "identifying the instrument")
         for device in self.devices:
             if device.visa_idn is not None and idn != device.visa_idn:
                 log.warning("device %r: *IDN? answered %r, VISAIDN expects %r", device.name, idn, device.visa_idn)
@@ -255,7 +257,6 @@ class DaqSession(Session):
                 ", ".join(repr(d.name) for d in self.devices),
                 idn,
             )
-        self.instrument.write("*CLS")
         for device in self.devices:
             for command in device.cmd_on_init:
                 errors = self.drain_errors(self._query(f"{command};:SYST:ERR?", "sending CmdOnInit"))

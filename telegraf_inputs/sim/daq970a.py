@@ -90,7 +90,9 @@ for _long in MNEMONICS:
 _OPTIONAL_AFTER = {"VOLT": "DC", "CURR": "DC", "ERR": "NEXT", "INIT": "IMM"}
 
 # DAQM901A: 20 two-wire channels (4-wire pairs n / n+10) and current channels 21, 22.
+# DAQM908A: 40 single-ended channels (common LO): no current, no 4-wire.
 MODULES = {
+    "DAQM908A": {"channels": range(1, 41), "current": set(), "fres": range(0)},
     "DAQM901A": {"channels": range(1, 23), "current": {21, 22}, "fres": range(1, 11)},
     "DAQM900A": {"channels": range(1, 21), "current": set(), "fres": range(1, 11)},
     "DAQM902A": {"channels": range(1, 17), "current": set(), "fres": range(1, 9)},

@@ -185,8 +185,8 @@ class PurpleAirSimulator:
                 return self._error(404, "Cannot find a sensor with the provided parameters.", "NotFoundError")
             if sensor.read_key is not None and query.get("read_key") != sensor.read_key:
                 return self._error(403, "The provided read_key was not valid.", "ApiKeyInvalidError")
-            values = sensor.values(now)
-            chosen = {k: values[k] for k in ["sensor_index", *fields] if k in values}
+            values = sensor.values(now)  # no fields asked: the API answers with all of them
+            chosen = {k: values[k] for k in ["sensor_index", *fields] if k in values} if fields else values
             return 200, {"api_version": "V1.0.14-0.0.58", "time_stamp": int(now), "sensor": chosen}, {}
         if len(parts) != 2:
             return self._error(404, "Path not found.", "NotFoundError")
