@@ -210,9 +210,16 @@ class Runner:
                     out.failed_devices.append(device.name)
                     streak.fail(f"device {device.name!r}", describe(outcome or RuntimeError("no result")))
                     continue
+                items = [(reading, channels.apply(device.config, reading)) for reading in outcome]
+                failed = [i for _, i in items if isinstance(i, channels.Rejected) and i.level >= logging.ERROR]
+                if items and len(failed) == len(items):
+                    out.failed_devices.append(device.name)  # no channel could be read
+                    if len(items) > 1 and len({i.reason for i in failed}) == 1:
+                        # one failed exchange spoiled every channel: one log line, not one per channel
+                        streak.fail(f"device {device.name!r}", f"{failed[0].reason}; no channel emitted")
+                        continue
                 streak.ok(f"device {device.name!r}")
-                for reading in outcome:
-                    item = channels.apply(device.config, reading)
+                for reading, item in items:
                     key = (device.name, reading.channel.key)
                     ch_streak = self.channel_streaks.setdefault(key, _Streak())
                     what = f"device {device.name!r} channel {reading.channel.key!r}"

@@ -204,7 +204,7 @@ def test_api_errors_name_the_error_and_never_show_the_key(tmp_path: Path, api: P
         name=EXE,
         env=env(PURPLEAIR_API_KEY="wrong-key-5550123"),
     )
-    assert result.returncode == 0  # the request failed for its channel; the device answered
+    assert result.returncode == 1  # no channel could be read
     assert result.stdout == ""
     assert "HTTP 403 Forbidden: ApiKeyInvalidError: The provided api_key was not valid." in result.stderr
     assert "wrong-key-5550123" not in result.stderr
@@ -221,6 +221,19 @@ def test_a_failed_batch_loses_only_its_sensors(tmp_path: Path, api: PurpleAirSim
     assert [line["tags"]["sensor"] for line in parse_lines(result.stdout)] == ["p"]
     assert "E! device 'outdoor' channel 'a': GET /sensors (1 sensor(s)): HTTP 500" in result.stderr
     assert "InternalServerError: simulated fault" in result.stderr
+
+
+def test_a_request_that_spoils_every_channel_is_logged_once_for_the_device(
+    tmp_path: Path, api: PurpleAirSimulator
+) -> None:
+    api.faults.status, api.faults.status_count = 500, 1
+    channels = {k: {"PurpleAirSensorIndex": 108682, "Type": k, "field-key": k} for k in ("pm2.5_atm", "humidity")}
+    result = once(tmp_path, [device(api, channels)])
+    assert result.returncode == 1 and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("E! ")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("E! device 'outdoor': GET /sensors (1 sensor(s)): HTTP 500")
+    assert errors[0].endswith("; no channel emitted")
 
 
 @pytest.mark.parametrize(

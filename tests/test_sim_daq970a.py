@@ -62,3 +62,23 @@ def test_forty_channel_modules_fill_a_120_channel_scan() -> None:
             # single-ended: no current channels and no 4-wire pairs
             assert ask("CONF:CURR:DC (@121);:SYST:ERR?") == '-221,"Settings conflict"'
             assert ask("CONF:FRES (@101);:SYST:ERR?") == '-221,"Settings conflict"'
+
+
+def test_scan_time_holds_each_scan_but_not_other_queries() -> None:
+    import time
+
+    from telegraf_inputs.sim.daq970a import Daq970aSimulator
+
+    with Daq970aSimulator(scan_time_s=0.3) as sim:
+        with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
+            stream = conn.makefile("rw", newline="\n")
+
+            def timed(message: str) -> float:
+                start = time.monotonic()
+                stream.write(message + "\n")
+                stream.flush()
+                stream.readline()
+                return time.monotonic() - start
+
+            assert timed("CONF:VOLT:DC (@101);:ROUT:SCAN (@101);:*IDN?") < 0.3
+            assert timed("READ?") >= 0.3

@@ -199,6 +199,7 @@ class Instrument:
         self.model = model
         self.modules = modules or {1: "DAQM901A", 2: "DAQM901A", 3: "DAQM901A"}
         self.faults = Faults()
+        self.scan_time_s = 0.0  # how long a scan (READ?, INIT) takes; the instrument is busy meanwhile
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.log: list[str] = []  # every command received, for tests and curious users
@@ -393,6 +394,8 @@ class Instrument:
             raise SCPIError(code, text)
         if self.faults.hang_reads:
             raise SCPIError(-230, "Data corrupt or stale")
+        if self.scan_time_s:
+            time.sleep(self.scan_time_s)
         t = time.time()
         return [(self.value(ch, t), ch) for ch in self.scan for _ in range(self.trigger_count)]
 
@@ -481,9 +484,15 @@ class Daq970aSimulator:
     """A simulated DAQ970A listening on ``host:port`` (port 0 picks a free one)."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, model: str = "DAQ970A", modules: dict[int, str] | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        model: str = "DAQ970A",
+        modules: dict[int, str] | None = None,
+        scan_time_s: float = 0.0,
     ) -> None:
         self.instrument = Instrument(model, modules)
+        self.instrument.scan_time_s = scan_time_s
         self.host = host
         self.port = port
         self._server: _Server | None = None
@@ -542,8 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5025, help="TCP port (default 5025, 0 = any free)")
     parser.add_argument("--model", default="DAQ970A", choices=["DAQ970A", "DAQ973A"])
+    parser.add_argument("--scan-time", type=float, default=0.0, help="seconds each scan (READ?) takes (default 0)")
     args = parser.parse_args(argv)
-    sim = Daq970aSimulator(args.host, args.port, args.model).start()
+    sim = Daq970aSimulator(args.host, args.port, args.model, scan_time_s=args.scan_time).start()
     return run_standalone(f"simulated {args.model} listening; VISA address: {sim.address}", sim.stop)
 
 
