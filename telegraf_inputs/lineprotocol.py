@@ -45,10 +45,17 @@ def check_name(text: str, what: str, specials: str = ",= ") -> None:
 
 def _escaper(specials: str):
     table = str.maketrans({c: "\\" + c for c in specials})
+    # The same names come back every gather: remember each checked, escaped name.
+    done: dict[str, str] = {}
 
     def escape(text: str, what: str) -> str:
-        check_name(text, what, specials)
-        return text.translate(table)
+        escaped = done.get(text)
+        if escaped is None:
+            check_name(text, what, specials)
+            escaped = text.translate(table)
+            if len(done) < 20_000:  # bounded: string tag values may vary without end
+                done[text] = escaped
+        return escaped
 
     return escape
 
