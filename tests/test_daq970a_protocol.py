@@ -318,3 +318,23 @@ def test_same_traffic_over_tcp_against_the_simulator(tmp_path: Path, sim: Daq970
         "ROUT:SCAN (@101)",
         ":READ?",
     ]
+
+
+def test_reconnecting_does_not_pile_up_closed_sessions_in_the_visa_library(
+    tmp_path: Path, sim: Daq970aSimulator
+) -> None:
+    (device,) = devices(tmp_path, [entry("d", {"a": {"DeviceChannel": 101, "Type": "DCV"}}, Address=sim.address)])
+    driver = Daq970aDriver()
+
+    def reconnect() -> dict[str, int]:
+        session = driver.open([device])
+        assert session.read(device)[0].value is not None
+        library = session.instrument.visalib  # type: ignore[attr-defined]
+        session.close()
+        tables = ("sessions", "_ignore_warning_in_session", "_last_status_in_session")
+        return {table: len(getattr(library, table)) for table in tables}
+
+    first = reconnect()
+    for _ in range(20):  # an instrument rebooting, a garbled reply: each closes the session and opens a new one
+        last = reconnect()
+    assert last == first
