@@ -1,0 +1,985 @@
+"""What a gather costs, side by side, and how it scales.  One command:
+
+    python benchmarks/run.py            # the full suite, about 10 minutes
+    python benchmarks/run.py --quick    # every part with small counts (a smoke run)
+
+Every part runs the installed executables as Telegraf runs them (a newline on
+stdin per gather, line protocol back on stdout) against the package's own
+simulators, which run in a separate process (rig.py) with a configured device
+latency L.  Results are printed as Markdown tables; ``--write-readme`` also
+puts them into benchmarks/README.md.  The exit status is 1 if a check failed
+(the soak's correctness checks, memory or descriptors growing).
+
+CPU time of an executable is read from /proc: per gather, the sum over its
+threads of /proc/PID/task/*/schedstat (nanoseconds of run time); for a whole
+process, utime + stime.  Wall time is taken in this process, from just before
+the trigger newline is written to just after the batch's last byte is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import resource
+import select
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from line_protocol_parser import parse_line
+
+HERE = Path(__file__).resolve().parent
+TOKEN = "bench-token"
+API_KEY = "bench-key"
+DAQ, SMC, PA = "telegraf-daq970a", "telegraf-smc-hrs", "telegraf-purpleair"
+SLOTS_OF_40 = {"1": "DAQM908A", "2": "DAQM908A", "3": "DAQM908A"}
+CHANNELS_120 = [*range(101, 141), *range(201, 241), *range(301, 341)]
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+class Rig:
+    """The simulator process (rig.py), called by operation name."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "rig.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.lock = threading.Lock()
+
+    def __call__(self, op: str, **kw: Any) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with self.lock:
+            self.proc.stdin.write(json.dumps({"op": op, **kw}) + "\n")
+            self.proc.stdin.flush()
+            reply = json.loads(self.proc.stdout.readline() or '{"error": "the rig exited"}')
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply["ok"]
+
+    def stop(self) -> None:
+        try:
+            self("stop")
+        finally:
+            self.proc.wait(10)
+
+
+def executable(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} is not installed; run: pip install -e '.[test]'")
+    return found
+
+
+CONFIGS = tempfile.TemporaryDirectory(prefix="bench-configs-")  # removed at exit
+
+
+def write_config(devices: list[dict[str, Any]]) -> str:
+    handle, path = tempfile.mkstemp(prefix="devices-", suffix=".json", dir=CONFIGS.name)
+    with os.fdopen(handle, "w") as f:
+        json.dump(devices, f, indent=1)
+    return path
+
+
+def task_cpu_ns(pid: int) -> int:
+    """Run time of every live thread of ``pid``, in nanoseconds."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the thread just ended
+    return total
+
+
+def process_cpu_s(pid: int) -> float:
+    """utime + stime of ``pid`` (every thread, ended ones included), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def status_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@dataclass
+class Gather:
+    wall_s: float
+    cpu_s: float
+    lines: list[str]
+    started_ns: int  # time.time_ns() at the trigger
+    ended_ns: int
+
+
+class Execd:
+    """An executable in execd mode, triggered and read as Telegraf does it."""
+
+    def __init__(self, name: str, config: str, *extra: str) -> None:
+        self.proc = subprocess.Popen(
+            [executable(name), "--config", config, *extra],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.pid = self.proc.pid
+        self.stdin = self.proc.stdin
+        self.out = self.proc.stdout.fileno()
+        self.pending = b""
+        self.stderr: list[str] = []
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in iter(self.proc.stderr.readline, b""):
+            self.stderr.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def trigger(self) -> None:
+        self.stdin.write(b"\n")
+
+    def collect(self, done: Callable[[list[str]], bool], timeout: float = 60) -> list[str]:
+        """Read complete lines until ``done(lines)``."""
+        lines: list[str] = []
+        end = time.monotonic() + timeout
+        while not done(lines):
+            ready, _, _ = select.select([self.out], [], [], max(0.0, end - time.monotonic()))
+            if not ready:
+                raise RuntimeError(f"no complete batch within {timeout} s; got {lines[-3:]}; stderr {self.stderr[-5:]}")
+            data = os.read(self.out, 1 << 20)
+            if not data:
+                raise RuntimeError(f"the executable exited ({self.proc.wait()}); stderr {self.stderr[-5:]}")
+            *complete, self.pending = (self.pending + data).split(b"\n")
+            lines.extend(line.decode() for line in complete)
+        return lines
+
+    def gather(self, done: Callable[[list[str]], bool]) -> Gather:
+        cpu = task_cpu_ns(self.pid)
+        started_ns = time.time_ns()
+        start = time.perf_counter()
+        self.trigger()
+        lines = self.collect(done)
+        wall = time.perf_counter() - start
+        return Gather(wall, (task_cpu_ns(self.pid) - cpu) / 1e9, lines, started_ns, time.time_ns())
+
+    def close(self) -> int:
+        """Close stdin as Telegraf does on shutdown; the exit status."""
+        self.stdin.close()
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return -9
+
+
+def lines_at_least(n: int) -> Callable[[list[str]], bool]:
+    return lambda lines: len(lines) >= n
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def p99(values: Sequence[float]) -> float:
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.0f}"
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        out = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |"]
+        out.append("|" + "|".join("---" for _ in self.header) + "|")
+        out += ["| " + " | ".join(row) + " |" for row in self.rows]
+        out += [""] + [f"{note}" for note in self.notes]
+        return "\n".join(out).rstrip() + "\n"
+
+
+class Checks:
+    def __init__(self) -> None:
+        self.results: list[tuple[str, bool, str]] = []
+
+    def add(self, what: str, ok: bool, detail: str = "") -> None:
+        self.results.append((what, ok, detail))
+
+    @property
+    def failed(self) -> list[tuple[str, bool, str]]:
+        return [r for r in self.results if not r[1]]
+
+
+# --------------------------------------------------------------------------- device entries
+
+
+def daq_entry(name: str, address: str, channels: Sequence[int], **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Device": name,
+        "Model": "Keysight DAQ970A",
+        "Address": address,
+        "Timeout": 2000,
+        "measurement": "bench",
+        "Channels": {
+            f"ch{n}": {"DeviceChannel": n, "Type": "DCV", "field-key": "voltage", "tags": {"ch": f"ch{n}"}}
+            for n in channels
+        },
+    }
+    entry.update(extra)
+    return entry
+
+
+def smc_entry(name: str, path: str, items: Sequence[str], protocol: str = "simple", **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Device": name,
+        "Model": "SMC HRS012-AN-10-T",
+        "Address": path,
+        "SerialConnectionParams": {"baudrate": 9600, "bytesize": 8, "stopbits": 2, "parity": "N"},
+        "DeviceSpecificParams": {"InternalAddress": "01", "Protocol": protocol},
+        "Timeout": 1,
+        "measurement": "bench",
+        "Channels": {item: {"Type": item, "tags": {"ch": item}} for item in items},
+    }
+    for key, value in extra.items():
+        entry[key] = {**entry[key], **value} if isinstance(value, dict) and key in entry else value
+    return entry
+
+
+def pa_entry(name: str, channels: dict[str, tuple[int, str]], **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Device": name,
+        "Model": "PurpleAir",
+        "PurpleAirAPIKey": API_KEY,
+        "Timeout": 2,
+        "measurement": "bench",
+        "Channels": {
+            key: {"PurpleAirSensorIndex": index, "Type": kind, "field-key": kind, "tags": {"ch": key}}
+            for key, (index, kind) in channels.items()
+        },
+    }
+    entry.update(extra)
+    return entry
+
+
+# --------------------------------------------------------------------------- 1. overhead per gather
+
+
+def bench_overhead(rig: Rig, latency: float, gathers: int) -> Table:
+    table = Table(
+        f"1. Overhead per gather, DAQ970A, L = {latency * 1e3:g} ms, {gathers} gathers",
+        [
+            "channels",
+            "wall − L median ms",
+            "wall − L p99 ms",
+            "raw client − L median ms",
+            "wall / raw client",
+            "CPU/gather median ms",
+            "CPU/gather p99 ms",
+            "CPU per channel µs",
+        ],
+    )
+    for n in (1, 20, 120):
+        sim = rig("daq", name=f"overhead{n}", modules=SLOTS_OF_40, scan_s=latency)
+        config = write_config([daq_entry("daq", sim["address"], CHANNELS_120[:n])])
+        exe = Execd(DAQ, config)
+        try:
+            for _ in range(5):
+                exe.gather(lines_at_least(n))
+            with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+                reader = raw.makefile("rb")
+                walls, cpus, raws = [], [], []
+                for _ in range(gathers):
+                    g = exe.gather(lines_at_least(n))
+                    assert len(g.lines) == n, g.lines
+                    walls.append(g.wall_s)
+                    cpus.append(g.cpu_s)
+                    # the same scan, read by the thinnest client possible: one send, one line back
+                    start = time.perf_counter()
+                    raw.sendall(b"READ?\n")
+                    reader.readline()
+                    raws.append(time.perf_counter() - start)
+        finally:
+            exe.close()
+        over = [w - latency for w in walls]
+        table.rows.append(
+            [
+                str(n),
+                ms(median(over)),
+                ms(p99(over)),
+                ms(median(raws) - latency),
+                f"{median(walls) / median(raws):.2f}",
+                ms(median(cpus)),
+                ms(p99(cpus)),
+                us(median(cpus) / n),
+            ]
+        )
+    table.notes.append(
+        "The raw client sends `READ?` on its own socket and reads the reply line: what any client must wait for. "
+        "Both are measured in alternation against the same simulated instrument."
+    )
+    return table
+
+
+# --------------------------------------------------------------------------- 2. parallel devices
+
+
+def bench_parallel(rig: Rig, latency: float, gathers: int) -> Table:
+    table = Table(
+        f"2. Devices on separate connections, each read taking L = {latency * 1e3:g} ms, {gathers} gathers",
+        ["devices K", "gather wall / L median", "gather wall / L p99", "a sequential loop would take"],
+    )
+    sims = [rig("daq", name=f"parallel{i}", scan_s=latency) for i in range(8)]
+    for k in (1, 2, 4, 8):
+        config = write_config([daq_entry(f"daq{i}", sims[i]["address"], [101]) for i in range(k)])
+        exe = Execd(DAQ, config)
+        try:
+            for _ in range(3):
+                exe.gather(lines_at_least(k))
+            walls = [exe.gather(lines_at_least(k)).wall_s / latency for _ in range(gathers)]
+        finally:
+            exe.close()
+        table.rows.append([str(k), f"{median(walls):.2f}", f"{p99(walls):.2f}", f"{k:.2f}"])
+    return table
+
+
+# --------------------------------------------------------------------------- 3. the older way
+
+
+def older_way_loads(rig: Rig, latency: float) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Each load: the device entries per executable (the older way reads them all in one loop)."""
+    daq1 = rig("daq", name="older1", scan_s=latency)
+    daq2 = rig("daq", name="older2", scan_s=latency)
+    chillers = [rig("smc", name=f"older-chiller{i}")["path"] for i in (1, 2)]
+    pa = rig("purpleair", name="older-pa", api_key=API_KEY, sensors=[1001, 1002])
+    daq = [
+        daq_entry("daq1", daq1["address"], range(101, 121)),
+        daq_entry("daq2", daq2["address"], range(101, 121)),
+    ]
+    smc = [smc_entry(f"chiller{i}", path, ["PV1", "SV1"], Timeout=0.2) for i, path in enumerate(chillers, 1)]
+    fields = ("0.3_um_count", "pm2.5_atm", "humidity")
+    purpleair = [
+        pa_entry(
+            "outdoor",
+            {f"{i}-{f}": (i, f) for i in (1001, 1002) for f in fields},
+            DeviceSpecificParams={"BaseURL": pa["base_url"]},
+        )
+    ]
+    return {
+        "DAQ: 2 instruments × 20 channels": {DAQ: daq},
+        "SMC: 2 chillers × PV1, SV1": {SMC: smc},
+        "PurpleAir: 2 sensors × 3 fields": {PA: purpleair},
+        "all of the above": {DAQ: daq, SMC: smc, PA: purpleair},
+    }
+
+
+def bench_older_way(rig: Rig, latency: float, cycles: int) -> Table:
+    table = Table(
+        f"3. The older way (one loop, one HTTP write per value) vs the executables, DAQ L = {latency * 1e3:g} ms, "
+        f"{cycles} cycles",
+        [
+            "load",
+            "readings",
+            "older cycle median ms",
+            "ours median ms",
+            "cycle ratio older/ours",
+            "older CPU/reading µs",
+            "ours CPU/reading µs",
+            "CPU ratio",
+            "HTTP writes/cycle older",
+        ],
+    )
+    receiver = rig("receiver", token=TOKEN)
+    for load, per_exe in older_way_loads(rig, latency).items():
+        entries = [e for group in per_exe.values() for e in group]
+        readings = sum(len(e["Channels"]) for e in entries)
+        before = rig("received", id=receiver["id"])
+        run = subprocess.run(
+            [sys.executable, str(HERE / "older_way.py"), write_config(entries), receiver["url"], TOKEN, str(cycles)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        old = json.loads(run.stdout)["cycles"]
+        writes = (rig("received", id=receiver["id"])["requests"] - before["requests"]) / cycles
+        assert all(c["readings"] == readings for c in old), old
+        exes = [
+            (Execd(name, write_config(group)), sum(len(e["Channels"]) for e in group))
+            for name, group in per_exe.items()
+        ]
+        try:
+            for _ in range(3):
+                _multi_gather(exes)
+            ours = [_multi_gather(exes) for _ in range(cycles)]
+        finally:
+            for exe, _ in exes:
+                exe.close()
+        old_wall = median([c["wall_s"] for c in old])
+        old_cpu = median([c["cpu_s"] for c in old]) / readings
+        our_wall = median([w for w, _ in ours])
+        our_cpu = median([c for _, c in ours]) / readings
+        table.rows.append(
+            [
+                load,
+                str(readings),
+                ms(old_wall),
+                ms(our_wall),
+                f"{old_wall / our_wall:.1f}",
+                us(old_cpu),
+                us(our_cpu),
+                f"{old_cpu / our_cpu:.1f}",
+                f"{writes:g}",
+            ]
+        )
+    table.notes.append(
+        "Ours: the executables of the load triggered together; the cycle ends when the last batch is read. "
+        "Their batches go to Telegraf, which writes them in one request per flush, off the gather path. "
+        "The older way's chiller reads wait out the port Timeout (0.2 s here, 1 s in the older logger's files) "
+        "because `readline()` waits for a newline the chiller never sends."
+    )
+    return table
+
+
+def _multi_gather(exes: list[tuple[Execd, int]]) -> tuple[float, float]:
+    """Trigger every executable at once; (wall until the last batch, CPU summed over them)."""
+    cpu = [task_cpu_ns(exe.pid) for exe, _ in exes]
+    start = time.perf_counter()
+    for exe, _ in exes:
+        exe.trigger()
+    for exe, n in exes:
+        exe.collect(lines_at_least(n))
+    wall = time.perf_counter() - start
+    return wall, sum(task_cpu_ns(exe.pid) - c for (exe, _), c in zip(exes, cpu, strict=True)) / 1e9
+
+
+# --------------------------------------------------------------------------- 4 and 5. execd vs --once, start-up
+
+
+def spawn_once(config: str) -> tuple[float, float, int]:
+    """Run ``--once``; (wall, CPU of the child, lines printed)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    run = subprocess.run([executable(DAQ), "--config", config, "--once"], capture_output=True, stdin=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.returncode != 0:
+        raise RuntimeError(f"--once failed: {run.stderr.decode()[-500:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, len(run.stdout.splitlines())
+
+
+def bench_execd_vs_once(rig: Rig, latency: float, spawns: int) -> tuple[Table, Table]:
+    sim = rig("daq", name="once", scan_s=latency)
+    config = write_config([daq_entry("daq", sim["address"], range(101, 121))])
+    exe = Execd(DAQ, config)
+    execd_walls, execd_cpus, once_walls, once_cpus = [], [], [], []
+    try:
+        for _ in range(3):
+            exe.gather(lines_at_least(20))
+        for _ in range(spawns):  # alternate, so that both see the same machine
+            wall, cpu, lines = spawn_once(config)
+            assert lines == 20
+            once_walls.append(wall)
+            once_cpus.append(cpu)
+            for _ in range(5):
+                g = exe.gather(lines_at_least(20))
+                execd_walls.append(g.wall_s)
+                execd_cpus.append(g.cpu_s)
+    finally:
+        exe.close()
+    table4 = Table(
+        f"4. execd vs spawning `--once` per interval, DAQ970A 20 channels, L = {latency * 1e3:g} ms",
+        ["mode", "wall/gather median ms", "CPU/gather median ms", "samples"],
+    )
+    table4.rows.append(
+        [
+            "execd (one process, a newline per gather)",
+            ms(median(execd_walls)),
+            ms(median(execd_cpus)),
+            str(len(execd_walls)),
+        ]
+    )
+    table4.rows.append(["`--once` spawned per gather", ms(median(once_walls)), ms(median(once_cpus)), str(spawns)])
+    table4.rows.append(
+        [
+            "ratio once / execd",
+            f"{median(once_walls) / median(execd_walls):.1f}",
+            f"{median(once_cpus) / median(execd_cpus):.1f}",
+            "",
+        ]
+    )
+    python_start = []
+    for _ in range(max(3, spawns // 2)):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        python_start.append(time.perf_counter() - start)
+    table5 = Table(
+        "5a. Start-up: `--once` against a running simulator",
+        ["what", "wall median ms"],
+    )
+    table5.rows.append(["`python -c pass` (the interpreter alone)", ms(median(python_start))])
+    table5.rows.append(["`telegraf-daq970a --once`, 20 channels, minus L", ms(median(once_walls) - latency)])
+    table5.rows.append(["ratio", f"{(median(once_walls) - latency) / median(python_start):.1f}"])
+    return table4, table5
+
+
+def bench_long_run(rig: Rig, gathers: int, checks: Checks) -> Table:
+    sim = rig("daq", name="long")
+    config = write_config([daq_entry("daq", sim["address"], range(101, 121))])
+    exe = Execd(DAQ, config)
+    window = min(1000, max(10, gathers // 10))
+    samples: list[tuple[int, int, int]] = []  # (gather, RSS KiB, fds)
+    try:
+        for i in range(gathers):
+            exe.gather(lines_at_least(20))
+            if i % 10 == 0 or i == gathers - 1:
+                samples.append((i, status_kib(exe.pid, "VmRSS"), open_fds(exe.pid)))
+        hwm = status_kib(exe.pid, "VmHWM")
+        cpu = process_cpu_s(exe.pid)
+    finally:
+        code = exe.close()
+    table = Table(
+        f"5b. A long-running DAQ970A executable (20 channels, L = 0): {gathers} gathers",
+        ["", f"first {window} gathers", f"last {window} gathers", "growth"],
+    )
+    first, last = _windows(samples, window, gathers)
+    growth = median([r for _, r, _ in last]) - median([r for _, r, _ in first])
+    table.rows.append(
+        [
+            "RSS median KiB",
+            f"{median([r for _, r, _ in first]):.0f}",
+            f"{median([r for _, r, _ in last]):.0f}",
+            f"{growth:+.0f}",
+        ]
+    )
+    table.rows.append(["open fds max", str(max(f for _, _, f in first)), str(max(f for _, _, f in last)), ""])
+    table.notes.append(
+        f"Peak RSS (VmHWM) after {gathers} gathers: {hwm} KiB; CPU in all: {cpu:.1f} s; exit status {code}."
+    )
+    _check_flat(checks, "long run", first, last, window, gathers)
+    checks.add("long run: exit 0 when stdin closes", code == 0, f"exit status {code}")
+    return table
+
+
+def _windows(samples: list[tuple[int, int, int]], window: int, gathers: int) -> tuple[list, list]:
+    first = [s for s in samples if s[0] < window]
+    last = [s for s in samples if s[0] >= gathers - window]
+    return first, last
+
+
+def _check_flat(checks: Checks, what: str, first: list, last: list, window: int, gathers: int) -> None:
+    if gathers < 2000:
+        return  # too short to tell a leak from warming up
+    growth = median([r for _, r, _ in last]) - median([r for _, r, _ in first])
+    checks.add(f"{what}: RSS flat (median growth ≤ 1024 KiB)", growth <= 1024, f"{growth:+.0f} KiB")
+    fds_first, fds_last = max(f for _, _, f in first), max(f for _, _, f in last)
+    checks.add(f"{what}: open fds flat", fds_last <= fds_first, f"{fds_first} -> {fds_last}")
+
+
+# --------------------------------------------------------------------------- 6. the soak
+
+Pairs = set[tuple[str, str]]  # (device, channel tag) that must not be emitted
+
+
+@dataclass
+class Target:
+    """One simulator, that is one connection, of a soaked executable."""
+
+    sim: str
+    devices: dict[str, list[str]]  # device -> its channel tags, in the order they are read
+    faults: dict[str, Callable[[Rig, Target, random.Random], Pairs]]
+    first_exchange: list[str] = field(default_factory=list)  # channels a one-reply fault spoils (serial)
+
+    def every(self) -> Pairs:
+        return {(d, ch) for d, chs in self.devices.items() for ch in chs}
+
+    def first_device(self) -> Pairs:
+        d, chs = next(iter(self.devices.items()))
+        return {(d, ch) for ch in chs}
+
+    def exchange(self) -> Pairs:
+        d = next(iter(self.devices))
+        return {(d, ch) for ch in self.first_exchange}
+
+
+def setting(hits: Callable[[Target], Pairs], **faults: Any) -> Callable[[Rig, Target, random.Random], Pairs]:
+    def apply(rig: Rig, t: Target, rng: random.Random) -> Pairs:
+        rig("fault", name=t.sim, **faults)
+        return hits(t)
+
+    return apply
+
+
+def daq_overload(rig: Rig, t: Target, rng: random.Random) -> Pairs:
+    device, chs = next(iter(t.devices.items()))
+    ch = rng.choice(chs)
+    rig("fault", name=t.sim, overload=[int(ch.removeprefix("ch"))])
+    return {(device, ch)}
+
+
+def serial_unplugged(rig: Rig, t: Target, rng: random.Random) -> Pairs:
+    rig("vanish", name=t.sim)
+    return t.every()
+
+
+DEADLINE = 0.3  # per device in the soak; the faults that pass it take 0.2 s longer
+
+
+def soak_daq(rig: Rig) -> tuple[list[dict[str, Any]], list[Target]]:
+    a, b = rig("daq", name="soak-daq-a"), rig("daq", name="soak-daq-b")
+    canary = rig("daq", name="soak-daq-canary")
+    extra = {"Timeout": 400, "Deadline": DEADLINE}
+    entries = [
+        daq_entry("daq-a1", a["address"], range(101, 106), **extra),
+        daq_entry("daq-a2", a["address"], range(201, 206), **extra),  # the same instrument, other channels
+        daq_entry("daq-b", b["address"], range(101, 121), **extra),
+        daq_entry("zz-canary", canary["address"], [101], **extra),
+    ]
+    targets = []
+    for sim, names in (("soak-daq-a", ["daq-a1", "daq-a2"]), ("soak-daq-b", ["daq-b"])):
+        devices = {
+            e["Device"]: [c["tags"]["ch"] for c in e["Channels"].values()] for e in entries if e["Device"] in names
+        }
+        faults = {
+            "reply delayed past the deadline": setting(Target.every, delay_s=DEADLINE * len(names) + 0.2),
+            "connection dropped": setting(Target.first_device, drop_next=True),
+            "garbled reply": setting(Target.first_device, garble_next=True),
+            "READ? refused with an error": setting(Target.first_device, error_on_read=[-222, "Data out of range"]),
+            "overload on one channel": daq_overload,
+        }
+        targets.append(Target(sim, devices, faults))
+    return entries, targets
+
+
+def soak_smc(rig: Rig) -> tuple[list[dict[str, Any]], list[Target]]:
+    line = {"baudrate": 19200, "bytesize": 8, "stopbits": 2, "parity": "N"}
+    a = rig("smc", name="soak-smc-a", baudrate=19200, bcc=True)["path"]
+    b = rig("smc", name="soak-smc-b", baudrate=19200, protocol="modbus")["path"]
+    canary = rig("smc", name="soak-smc-canary", baudrate=19200)["path"]
+    extra = {"SerialConnectionParams": line, "Deadline": DEADLINE}
+    entries = [
+        smc_entry("chiller-a", a, ["PV1", "SV1"], DeviceSpecificParams={"BCC": True}, **extra),
+        smc_entry("chiller-b", b, ["PV1", "PRESSURE", "STATUS", "SV1"], protocol="modbus", **extra),
+        smc_entry("zz-canary", canary, ["PV1"], **extra),
+    ]
+    one_reply = {
+        "NAK reply": setting(Target.exchange, nak_next="2"),
+        "garbled reply (a bit flipped)": setting(Target.exchange, garble_next=True),
+        "bad BCC/CRC": setting(Target.exchange, bad_check_next=True),
+        "reply from another station": setting(Target.exchange, wrong_station_next=True),
+        "reply cut short": setting(Target.exchange, truncate_next=True),
+        "no reply (chiller off)": setting(Target.every, silent=True),
+        "reply delayed past the deadline": setting(Target.every, delay_s=DEADLINE + 0.2),
+        "USB adapter unplugged": serial_unplugged,
+    }
+    return entries, [
+        Target("soak-smc-a", {"chiller-a": ["PV1", "SV1"]}, one_reply, ["PV1"]),
+        Target(
+            "soak-smc-b", {"chiller-b": ["PV1", "PRESSURE", "STATUS", "SV1"]}, one_reply, ["PV1", "PRESSURE", "STATUS"]
+        ),
+    ]
+
+
+def soak_purpleair(rig: Rig) -> tuple[list[dict[str, Any]], list[Target]]:
+    cloud = rig("purpleair", name="soak-pa-cloud", api_key=API_KEY, sensors=[1001, 1002])
+    lan = rig("purpleair", name="soak-pa-lan", api_key=API_KEY, sensors=[2001])
+    canary = rig("purpleair", name="soak-pa-canary", api_key=API_KEY, sensors=[3001])
+    extra = {"Timeout": 1, "Deadline": DEADLINE}
+    cloud_channels = {"s1-pm": (1001, "pm2.5_atm"), "s1-rh": (1001, "humidity"), "s2-pm": (1002, "pm2.5_atm")}
+    lan_channels = {"count": (0, "0.3_um_count"), "pm": (0, "pm2.5_atm")}
+    entries = [
+        pa_entry("pa-cloud", cloud_channels, DeviceSpecificParams={"BaseURL": cloud["base_url"]}, **extra),
+        pa_entry("pa-lan", lan_channels, Address=lan["lan"]["2001"], **extra),
+        pa_entry(
+            "zz-canary", {"pm": (3001, "pm2.5_atm")}, DeviceSpecificParams={"BaseURL": canary["base_url"]}, **extra
+        ),
+    ]
+    for entry in entries[1:2]:
+        for ch in entry["Channels"].values():
+            del ch["PurpleAirSensorIndex"]
+    faults = {
+        "HTTP 500": setting(Target.every, status=500, status_count=1),
+        "HTTP 503": setting(Target.every, status=503, status_count=1),
+        "HTTP 403 (key refused)": setting(Target.every, status=403, status_count=1),
+        "reply that is not JSON": setting(Target.every, bad_json_next=True),
+        "reply delayed past the deadline": setting(Target.every, delay_s=DEADLINE + 0.2),
+    }
+    return entries, [
+        Target("soak-pa-cloud", {"pa-cloud": list(cloud_channels)}, faults),
+        Target("soak-pa-lan", {"pa-lan": list(lan_channels)}, faults),
+    ]
+
+
+@dataclass
+class SoakResult:
+    name: str
+    gathers: int = 0
+    seconds: float = 0.0
+    faults: Counter[str] = field(default_factory=Counter)
+    lines: int = 0
+    invalid: list[str] = field(default_factory=list)
+    leaked: list[str] = field(default_factory=list)  # values emitted for a read that failed
+    stale: list[str] = field(default_factory=list)  # time stamps outside the gather
+    samples: list[tuple[int, int, int]] = field(default_factory=list)
+    exit_code: int | None = None
+    errors_logged: int = 0
+    warnings_logged: int = 0
+    tracebacks: int = 0
+    crash: str = ""
+
+
+def soak_one(
+    rig: Rig, exe_name: str, spec: tuple[list[dict[str, Any]], list[Target]], gathers: int, seed: int, rate: float
+) -> SoakResult:
+    entries, targets = spec
+    result = SoakResult(exe_name)
+    rng = random.Random(seed)
+    exe = Execd(exe_name, write_config(entries))
+    stamped_by_sensor = exe_name == PA  # PurpleAir lines carry the sensor's last_seen, not the read time
+
+    def done(lines: list[str]) -> bool:
+        return bool(lines) and "device=zz-canary" in lines[-1]
+
+    healthy = {t.sim: False for t in targets}
+    start = time.monotonic()
+    try:
+        for _ in range(100):  # until every connection is open and read
+            present = {(p["tags"].get("device"), p["tags"].get("ch")) for p in map(parse_line, exe.gather(done).lines)}
+            if all(t.every() <= present for t in targets):
+                break
+        for i in range(gathers):
+            injected: dict[str, Pairs] = {}
+            for t in targets:
+                if healthy[t.sim] or i == 0:
+                    if rng.random() < rate:
+                        name = rng.choice(sorted(t.faults))
+                        injected[t.sim] = t.faults[name](rig, t, rng)
+                        result.faults[name] += 1
+            g = exe.gather(done)
+            present = set()
+            for line in g.lines:
+                result.lines += 1
+                try:
+                    parsed = parse_line(line)
+                except Exception as exc:  # the parser's LineFormatError
+                    result.invalid.append(f"{line!r}: {exc}")
+                    continue
+                pair = (parsed["tags"].get("device"), parsed["tags"].get("ch"))
+                present.add(pair)
+                t_ns = parsed["time"]
+                low = g.started_ns - (600 * 10**9 if stamped_by_sensor else 10**6)
+                if not low <= t_ns <= g.ended_ns:
+                    result.stale.append(f"gather {i}: {line}")
+            for sim, absent in injected.items():
+                for pair in sorted(absent & present):
+                    result.leaked.append(f"gather {i}: {pair} emitted although its read was spoiled")
+                rig("clear", name=sim)
+            for t in targets:
+                healthy[t.sim] = t.every() <= present
+            if i % 10 == 0 or i == gathers - 1:
+                result.samples.append((i, status_kib(exe.pid, "VmRSS"), open_fds(exe.pid)))
+            result.gathers += 1
+    except Exception as exc:  # a crash or a hang: reported as the soak's failure
+        result.crash = f"after {result.gathers} gathers: {exc}"
+    finally:
+        result.seconds = time.monotonic() - start
+        result.exit_code = exe.close()
+        time.sleep(0.1)
+        result.errors_logged = sum(line.startswith("E! ") for line in exe.stderr)
+        result.warnings_logged = sum(line.startswith("W! ") for line in exe.stderr)
+        result.tracebacks = sum("Traceback" in line for line in exe.stderr)
+    return result
+
+
+def bench_soak(rig: Rig, gathers: int, seed: int, checks: Checks) -> Table:
+    rate = 0.05
+    specs = {DAQ: soak_daq(rig), SMC: soak_smc(rig), PA: soak_purpleair(rig)}
+    results: dict[str, SoakResult] = {}
+
+    def run(name: str, spec: tuple[list[dict[str, Any]], list[Target]], offset: int) -> None:
+        results[name] = soak_one(rig, name, spec, gathers, seed + offset, rate)
+
+    threads = [threading.Thread(target=run, args=(n, s, i)) for i, (n, s) in enumerate(specs.items())]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    window = min(1000, max(10, gathers // 10))
+    table = Table(
+        f"6. Soak: {gathers} gathers per executable, the three at once, a fault on {rate:.0%} of healthy "
+        "connections' gathers",
+        [
+            "executable",
+            "gathers",
+            "faults",
+            "lines checked",
+            "invalid lines",
+            "values from failed reads",
+            "time stamps outside the gather",
+            f"RSS KiB first → last {window}",
+            f"fds first → last {window}",
+            "E!/W! logged",
+            "exit",
+        ],
+    )
+    for name, r in results.items():
+        first, last = _windows(r.samples, window, r.gathers) if r.samples else ([], [])
+        rss = (
+            f"{median([x for _, x, _ in first]):.0f} → {median([x for _, x, _ in last]):.0f}" if first and last else "-"
+        )
+        fds = f"{max(f for _, _, f in first)} → {max(f for _, _, f in last)}" if first and last else "-"
+        table.rows.append(
+            [
+                name,
+                str(r.gathers),
+                str(sum(r.faults.values())),
+                str(r.lines),
+                str(len(r.invalid)),
+                str(len(r.leaked)),
+                str(len(r.stale)),
+                rss,
+                fds,
+                f"{r.errors_logged}/{r.warnings_logged}",
+                str(r.exit_code),
+            ]
+        )
+        table.notes.append(
+            f"- {name} ({r.seconds:.0f} s): " + ", ".join(f"{k} ×{v}" for k, v in sorted(r.faults.items()))
+        )
+        checks.add(f"soak {name}: ran every gather", not r.crash and r.gathers == gathers, r.crash)
+        checks.add(f"soak {name}: every line valid line protocol", not r.invalid, "; ".join(r.invalid[:3]))
+        checks.add(f"soak {name}: no value from a failed read", not r.leaked, "; ".join(r.leaked[:3]))
+        checks.add(f"soak {name}: time stamps within their gather", not r.stale, "; ".join(r.stale[:3]))
+        checks.add(f"soak {name}: exit 0, no traceback", r.exit_code == 0 and not r.tracebacks, f"exit {r.exit_code}")
+        if first and last:
+            _check_flat(checks, f"soak {name}", first, last, window, r.gathers)
+    return table
+
+
+# --------------------------------------------------------------------------- main
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, {memory:.0f} GiB; "
+        f"Python {platform.python_version()}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run of every part")
+    parser.add_argument("--latency", type=float, default=0.02, help="the simulated DAQ's latency L in s (0.02)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the soak's fault schedule")
+    parser.add_argument("--write-readme", action="store_true", help="put the results into benchmarks/README.md")
+    parser.add_argument("--only", nargs="*", help="run these parts only (1 2 3 4 5 6)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    n = {
+        "overhead": 30 if quick else 200,
+        "parallel": 10 if quick else 100,
+        "older": 3 if quick else 20,
+        "spawns": 3 if quick else 20,
+        "long": 300 if quick else 10_000,
+        "soak": 300 if quick else 10_000,
+    }
+    parts = set(args.only or "123456")
+    command = "python benchmarks/run.py" + (" --quick" if quick else "")
+    header = f"Run on {datetime.date.today()} with `{command}` on: {machine()}.\n"
+    print(header)
+    checks = Checks()
+    tables: list[Table] = []
+    rig = Rig()
+    started = time.monotonic()
+    try:
+
+        def show(table: Table) -> None:
+            tables.append(table)
+            print(table.markdown(), flush=True)
+
+        if "1" in parts:
+            show(bench_overhead(rig, args.latency, n["overhead"]))
+        if "2" in parts:
+            show(bench_parallel(rig, 0.05, n["parallel"]))
+        if "3" in parts:
+            show(bench_older_way(rig, args.latency, n["older"]))
+        if "4" in parts or "5" in parts:
+            for table in bench_execd_vs_once(rig, args.latency, n["spawns"]):
+                show(table)
+        if "5" in parts:
+            show(bench_long_run(rig, n["long"], checks))
+        if "6" in parts:
+            show(bench_soak(rig, n["soak"], args.seed, checks))
+    finally:
+        rig.stop()
+    summary = [f"### Checks ({time.monotonic() - started:.0f} s in all)", ""]
+    for what, ok, detail in checks.results:
+        summary.append(f"- {'PASS' if ok else 'FAIL'} {what}" + (f": {detail}" if detail else ""))
+    text = "\n".join(summary) + "\n"
+    print(text)
+    if args.write_readme:
+        readme = HERE / "README.md"
+        body = header + "\n" + "\n".join(t.markdown() for t in tables) + "\n" + text
+        old = readme.read_text()
+        new = re.sub(
+            r"(<!-- results:start -->\n).*?(<!-- results:end -->)",
+            lambda m: m.group(1) + body + m.group(2),
+            old,
+            flags=re.S,
+        )
+        readme.write_text(new)
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,26 @@
+"""The benchmark suite runs end to end with small counts, and its checks pass."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_run_measures_every_part_and_passes_its_checks() -> None:
+    run = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    for part in ("### 1. ", "### 2. ", "### 3. ", "### 4. ", "### 5a. ", "### 5b. ", "### 6. "):
+        assert part in run.stdout
+    assert "FAIL" not in run.stdout
+    soak = run.stdout.split("### 6. ", 1)[1]
+    rows = [line.split("|")[1:-1] for line in soak.splitlines() if line.startswith("| telegraf-")]
+    assert sorted(r[0].strip() for r in rows) == ["telegraf-daq970a", "telegraf-purpleair", "telegraf-smc-hrs"]
+    for name, gathers, faults, lines, invalid, leaked, stale, *_ in rows:
+        assert int(gathers) == 300 and int(faults) > 0 and int(lines) > 300, name
+        assert int(invalid) == int(leaked) == int(stale) == 0, name
+    assert run.stdout.count("- PASS ") >= 16  # 5 per soaked executable, and the long run's
