@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from . import channels
-from .devices.base import DeviceSpec, Driver, Reading, Session
+from .devices.base import DeviceSpec, Driver, Reading, Session, by_connection
 from .lineprotocol import Metric, encode
 
 log = logging.getLogger("telegraf_inputs")
@@ -153,10 +153,7 @@ class Runner:
     def __init__(self, driver: Driver, devices: Sequence[DeviceSpec]) -> None:
         self.driver = driver
         self.devices = list(devices)
-        groups: dict[str, list[DeviceSpec]] = {}
-        for device in self.devices:
-            groups.setdefault(device.connection, []).append(device)
-        self.connections = [_Connection(driver, group) for group in groups.values()]
+        self.connections = [_Connection(driver, group) for group in by_connection(self.devices).values()]
         self.device_streaks = {d.name: _Streak() for d in self.devices}
         self.channel_streaks: dict[tuple[str, str], _Streak] = {}
 

@@ -235,3 +235,13 @@ def test_simulate_flag_needs_no_hardware(tmp_path: Path) -> None:
     result = run_once(["--config", str(config), "--simulate"], name=EXE)
     assert result.returncode == 0, result.stderr
     assert [line["tags"]["sensor"] for line in parse_lines(result.stdout)] == ["Returning", "Setpoint"]
+
+
+def test_simulate_serves_chillers_sharing_a_port_from_one_simulated_bus(tmp_path: Path) -> None:
+    chillers = [
+        smc_device("/dev/ttyUSB-absent", name=f"chiller{i}", DeviceSpecificParams={"InternalAddress": i})
+        for i in (1, 2)
+    ]
+    result = run_once(["--config", str(write_config(tmp_path, chillers)), "--simulate"], name=EXE)
+    assert result.returncode == 0, result.stderr
+    assert sorted(line["tags"]["device"] for line in parse_lines(result.stdout)) == ["chiller1"] * 2 + ["chiller2"] * 2

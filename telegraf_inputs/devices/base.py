@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from ..config import ChannelConfig, DeviceConfig, Node
 from ..lineprotocol import FieldValue
@@ -52,6 +53,40 @@ class DeviceSpec:
     @property
     def name(self) -> str:
         return self.config.name
+
+
+D = TypeVar("D", bound=DeviceSpec)
+
+
+def by_connection(devices: Sequence[D]) -> dict[str, list[D]]:
+    """The devices grouped by the connection they share, in the order first seen."""
+    groups: dict[str, list[D]] = {}
+    for device in devices:
+        groups.setdefault(device.connection, []).append(device)
+    return groups
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+def simulate_per_connection(
+    devices: Sequence[D], start: Callable[[list[D]], S], point: Callable[[D, S], DeviceSpec]
+) -> tuple[list[DeviceSpec], Callable[[], None]]:
+    """Start one simulator per connection (``start`` gets the devices sharing it), point each device at its own.
+
+    Returns the re-pointed devices and a function that stops every simulator.
+    """
+    sims = {connection: start(group) for connection, group in by_connection(devices).items()}
+
+    def stop() -> None:
+        for sim in sims.values():
+            sim.stop()
+
+    return [point(device, sims[device.connection]) for device in devices], stop
 
 
 class Session(ABC):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..config import ChannelConfig, DeviceConfig, Node, parse_device
-from .base import DeviceError, DeviceSpec, Driver, Reading, Session
+from .base import DeviceError, DeviceSpec, Driver, Reading, Session, simulate_per_connection
 
 log = logging.getLogger("telegraf_inputs")
 
@@ -478,23 +478,15 @@ class Daq970aDriver(Driver):
     def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
         from ..sim.daq970a import Daq970aSimulator
 
-        sims: dict[str, Daq970aSimulator] = {}
-        out: list[DeviceSpec] = []
-        for device in devices:
-            assert isinstance(device, DaqDevice)
-            if device.connection not in sims:
-                model = "DAQ973A" if "973" in device.config.model else "DAQ970A"
-                sims[device.connection] = Daq970aSimulator(model=model).start()
-            sim = sims[device.connection]
-            out.append(
-                replace(device, address=sim.address, visa_library="@py", visa_idn=None, connection=f"sim|{sim.address}")
-            )
+        def start(group: list[DaqDevice]) -> Daq970aSimulator:
+            model = "DAQ973A" if "973" in group[0].config.model else "DAQ970A"
+            return Daq970aSimulator(model=model).start()
 
-        def stop() -> None:
-            for sim in sims.values():
-                sim.stop()
+        def point(device: DaqDevice, sim: Daq970aSimulator) -> DeviceSpec:
+            address = sim.address
+            return replace(device, address=address, visa_library="@py", visa_idn=None, connection=f"sim|{address}")
 
-        return out, stop
+        return simulate_per_connection([d for d in devices if isinstance(d, DaqDevice)], start, point)
 
 
 def _str_item(node: Node, index: int) -> str:

@@ -26,7 +26,7 @@ from typing import Protocol, TypeVar
 
 from ..config import ChannelConfig, DeviceConfig, Node, parse_device
 from ..lineprotocol import FieldValue
-from .base import DeviceError, DeviceSpec, Driver, Reading, Session
+from .base import DeviceError, DeviceSpec, Driver, Reading, Session, simulate_per_connection
 
 STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
 T = TypeVar("T")
@@ -533,27 +533,20 @@ class SmcHrsDriver(Driver):
     def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
         from ..sim.smc_hrs import HrsSimulator
 
-        sims: dict[str, HrsSimulator] = {}
-        out: list[DeviceSpec] = []
-        for device in devices:
-            assert isinstance(device, HrsDevice)
-            if device.connection not in sims:
-                group = [d for d in devices if isinstance(d, HrsDevice) and d.connection == device.connection]
-                sims[device.connection] = HrsSimulator(
-                    stations=[d.station for d in group],
-                    protocol=device.protocol,
-                    bcc=device.bcc,
-                    baudrate=device.baudrate,
-                    bytesize=device.bytesize,
-                    parity=device.parity,
-                    stopbits=device.stopbits,
-                    model=device.model,
-                ).start()
-            sim = sims[device.connection]
-            out.append(replace(device, address=sim.path, connection=f"sim|{sim.path}"))
+        def start(group: list[HrsDevice]) -> HrsSimulator:
+            first = group[0]  # check_all made sure that chillers sharing a port share its settings
+            return HrsSimulator(
+                stations=[d.station for d in group],
+                protocol=first.protocol,
+                bcc=first.bcc,
+                baudrate=first.baudrate,
+                bytesize=first.bytesize,
+                parity=first.parity,
+                stopbits=first.stopbits,
+                model=first.model,
+            ).start()
 
-        def stop() -> None:
-            for sim in sims.values():
-                sim.stop()
+        def point(device: HrsDevice, sim: HrsSimulator) -> DeviceSpec:
+            return replace(device, address=sim.path, connection=f"sim|{sim.path}")
 
-        return out, stop
+        return simulate_per_connection([d for d in devices if isinstance(d, HrsDevice)], start, point)
