@@ -6,8 +6,25 @@ import re
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from telegraf_inputs.sim.daq970a import normalise_header
+from telegraf_inputs.sim.daq970a import Daq970aSimulator, normalise_header
+
+
+@contextmanager
+def scpi(port: int) -> Iterator[Callable[[str], str]]:
+    """A plain socket to the simulator; yields ask(message) -> the reply line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        stream = conn.makefile("rw", newline="\n")
+
+        def ask(message: str) -> str:
+            stream.write(message + "\n")
+            stream.flush()
+            return stream.readline().strip()
+
+        yield ask
 
 
 def test_long_and_short_forms_normalise_alike() -> None:
@@ -24,14 +41,7 @@ def test_standalone_simulator_answers_scpi_and_takes_fault_commands() -> None:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
         port = int(re.search(r"TCPIP0::127\.0\.0\.1::(\d+)::SOCKET", banner).group(1))
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-            stream = conn.makefile("rw", newline="\n")
-
-            def ask(message: str) -> str:
-                stream.write(message + "\n")
-                stream.flush()
-                return stream.readline().strip()
-
+        with scpi(port) as ask:
             assert ask("*IDN?").startswith("Keysight Technologies,DAQ970A,")
             assert ask("BOGus:COMMand;:SYST:ERR?") == '-113,"Undefined header"'
             assert ask("CONF:VOLT:DC 10,(@101,102);:FORM:READ:CHAN ON;:SIM:OVER (@102);:READ?").endswith(
@@ -44,17 +54,8 @@ def test_standalone_simulator_answers_scpi_and_takes_fault_commands() -> None:
 
 
 def test_forty_channel_modules_fill_a_120_channel_scan() -> None:
-    from telegraf_inputs.sim.daq970a import Daq970aSimulator
-
     with Daq970aSimulator(modules={1: "DAQM908A", 2: "DAQM908A", 3: "DAQM908A"}) as sim:
-        with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
-            stream = conn.makefile("rw", newline="\n")
-
-            def ask(message: str) -> str:
-                stream.write(message + "\n")
-                stream.flush()
-                return stream.readline().strip()
-
+        with scpi(sim.port) as ask:
             scan = "(@101:140,201:240,301:340)"
             assert ask(f"CONF:VOLT:DC {scan};:SYST:ERR?") == '+0,"No error"'
             reply = ask(f"ROUT:SCAN {scan};:FORM:READ:CHAN ON;:READ?").split(",")
@@ -65,19 +66,12 @@ def test_forty_channel_modules_fill_a_120_channel_scan() -> None:
 
 
 def test_scan_time_holds_each_scan_but_not_other_queries() -> None:
-    import time
-
-    from telegraf_inputs.sim.daq970a import Daq970aSimulator
-
     with Daq970aSimulator(scan_time_s=0.3) as sim:
-        with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
-            stream = conn.makefile("rw", newline="\n")
+        with scpi(sim.port) as ask:
 
             def timed(message: str) -> float:
                 start = time.monotonic()
-                stream.write(message + "\n")
-                stream.flush()
-                stream.readline()
+                ask(message)
                 return time.monotonic() - start
 
             assert timed("CONF:VOLT:DC (@101);:ROUT:SCAN (@101);:*IDN?") < 0.3

@@ -222,6 +222,7 @@ class DaqSession(Session):
 
     def __init__(self, instrument: Instrument, devices: Sequence[DaqDevice]) -> None:
         self.instrument = instrument
+        self.visa_session = getattr(instrument, "session", None)  # its id; pyvisa's .session raises once closed
         self.devices = list(devices)
         self.scan_list: dict[str, list[DaqChannel]] = {}
         self.current_scan: str | None = None
@@ -347,12 +348,11 @@ class DaqSession(Session):
         return readings
 
     def close(self) -> None:
-        session_id = getattr(self.instrument, "_session", None)  # pyvisa's .session raises once closed
         try:
             self.instrument.close()
         except Exception as exc:  # closing a dead connection may fail; nothing to do about it
             log.debug("closing the VISA session: %s", exc)
-        forget_session(self.instrument, session_id)
+        forget_session(self.instrument, self.visa_session)
 
 
 def forget_session(instrument: object, session_id: object) -> None:

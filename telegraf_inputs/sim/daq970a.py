@@ -195,11 +195,13 @@ class ChannelState:
 class Instrument:
     """The instrument's state and command handlers (one per simulator)."""
 
-    def __init__(self, model: str = "DAQ970A", modules: dict[int, str] | None = None, seed: int = 1) -> None:
+    def __init__(
+        self, model: str = "DAQ970A", modules: dict[int, str] | None = None, seed: int = 1, scan_time_s: float = 0.0
+    ) -> None:
         self.model = model
         self.modules = modules or {1: "DAQM901A", 2: "DAQM901A", 3: "DAQM901A"}
         self.faults = Faults()
-        self.scan_time_s = 0.0  # how long a scan (READ?, INIT) takes; the instrument is busy meanwhile
+        self.scan_time_s = scan_time_s  # how long a scan (READ?, INIT) takes; the instrument is busy meanwhile
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.log: list[str] = []  # every command received, for tests and curious users
@@ -491,8 +493,7 @@ class Daq970aSimulator:
         modules: dict[int, str] | None = None,
         scan_time_s: float = 0.0,
     ) -> None:
-        self.instrument = Instrument(model, modules)
-        self.instrument.scan_time_s = scan_time_s
+        self.instrument = Instrument(model, modules, scan_time_s=scan_time_s)
         self.host = host
         self.port = port
         self._server: _Server | None = None
