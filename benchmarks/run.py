@@ -236,7 +236,7 @@ class Table:
         out = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |"]
         out.append("|" + "|".join("---" for _ in self.header) + "|")
         out += ["| " + " | ".join(row) + " |" for row in self.rows]
-        out += [""] + [f"{note}" for note in self.notes]
+        out += ["", *self.notes]
         return "\n".join(out).rstrip() + "\n"
 
 
@@ -564,57 +564,73 @@ def bench_execd_vs_once(rig: Rig, latency: float, spawns: int) -> tuple[Table, T
     return table4, table5
 
 
+@dataclass
+class Footprint:
+    """A process's RSS and open descriptors, sampled every 10 gathers, first window against last."""
+
+    samples: list[tuple[int, int, int]] = field(default_factory=list)  # (gather, RSS KiB, fds)
+
+    def sample(self, pid: int, i: int, gathers: int) -> None:
+        if i % 10 == 0 or i == gathers - 1:
+            self.samples.append((i, status_kib(pid, "VmRSS"), open_fds(pid)))
+
+    @staticmethod
+    def window(gathers: int) -> int:
+        return min(1000, max(10, gathers // 10))
+
+    def compare(self, gathers: int) -> tuple[float, float, int, int] | None:
+        """(median RSS first, median RSS last, max fds first, max fds last), or None without samples."""
+        window = self.window(gathers)
+        first = [s for s in self.samples if s[0] < window]
+        last = [s for s in self.samples if s[0] >= gathers - window]
+        if not first or not last:
+            return None
+        return (
+            median([r for _, r, _ in first]),
+            median([r for _, r, _ in last]),
+            max(f for _, _, f in first),
+            max(f for _, _, f in last),
+        )
+
+    def check(self, checks: Checks, what: str, gathers: int) -> None:
+        compared = self.compare(gathers)
+        if compared is None or gathers < 2000:
+            return  # too short to tell a leak from warming up
+        rss_first, rss_last, fds_first, fds_last = compared
+        growth = rss_last - rss_first
+        checks.add(f"{what}: RSS flat (median growth ≤ 1024 KiB)", growth <= 1024, f"{growth:+.0f} KiB")
+        checks.add(f"{what}: open fds flat", fds_last <= fds_first, f"{fds_first} -> {fds_last}")
+
+
 def bench_long_run(rig: Rig, gathers: int, checks: Checks) -> Table:
     sim = rig("daq", name="long")
     config = write_config([daq_entry("daq", sim["address"], range(101, 121))])
     exe = Execd(DAQ, config)
-    window = min(1000, max(10, gathers // 10))
-    samples: list[tuple[int, int, int]] = []  # (gather, RSS KiB, fds)
+    footprint = Footprint()
     try:
         for i in range(gathers):
             exe.gather(lines_at_least(20))
-            if i % 10 == 0 or i == gathers - 1:
-                samples.append((i, status_kib(exe.pid, "VmRSS"), open_fds(exe.pid)))
+            footprint.sample(exe.pid, i, gathers)
         hwm = status_kib(exe.pid, "VmHWM")
         cpu = process_cpu_s(exe.pid)
     finally:
         code = exe.close()
+    window = Footprint.window(gathers)
     table = Table(
         f"5b. A long-running DAQ970A executable (20 channels, L = 0): {gathers} gathers",
         ["", f"first {window} gathers", f"last {window} gathers", "growth"],
     )
-    first, last = _windows(samples, window, gathers)
-    growth = median([r for _, r, _ in last]) - median([r for _, r, _ in first])
-    table.rows.append(
-        [
-            "RSS median KiB",
-            f"{median([r for _, r, _ in first]):.0f}",
-            f"{median([r for _, r, _ in last]):.0f}",
-            f"{growth:+.0f}",
-        ]
-    )
-    table.rows.append(["open fds max", str(max(f for _, _, f in first)), str(max(f for _, _, f in last)), ""])
+    compared = footprint.compare(gathers)
+    assert compared is not None
+    rss_first, rss_last, fds_first, fds_last = compared
+    table.rows.append(["RSS median KiB", f"{rss_first:.0f}", f"{rss_last:.0f}", f"{rss_last - rss_first:+.0f}"])
+    table.rows.append(["open fds max", str(fds_first), str(fds_last), ""])
     table.notes.append(
         f"Peak RSS (VmHWM) after {gathers} gathers: {hwm} KiB; CPU in all: {cpu:.1f} s; exit status {code}."
     )
-    _check_flat(checks, "long run", first, last, window, gathers)
+    footprint.check(checks, "long run", gathers)
     checks.add("long run: exit 0 when stdin closes", code == 0, f"exit status {code}")
     return table
-
-
-def _windows(samples: list[tuple[int, int, int]], window: int, gathers: int) -> tuple[list, list]:
-    first = [s for s in samples if s[0] < window]
-    last = [s for s in samples if s[0] >= gathers - window]
-    return first, last
-
-
-def _check_flat(checks: Checks, what: str, first: list, last: list, window: int, gathers: int) -> None:
-    if gathers < 2000:
-        return  # too short to tell a leak from warming up
-    growth = median([r for _, r, _ in last]) - median([r for _, r, _ in first])
-    checks.add(f"{what}: RSS flat (median growth ≤ 1024 KiB)", growth <= 1024, f"{growth:+.0f} KiB")
-    fds_first, fds_last = max(f for _, _, f in first), max(f for _, _, f in last)
-    checks.add(f"{what}: open fds flat", fds_last <= fds_first, f"{fds_first} -> {fds_last}")
 
 
 # --------------------------------------------------------------------------- 6. the soak
@@ -761,7 +777,7 @@ class SoakResult:
     invalid: list[str] = field(default_factory=list)
     leaked: list[str] = field(default_factory=list)  # values emitted for a read that failed
     stale: list[str] = field(default_factory=list)  # time stamps outside the gather
-    samples: list[tuple[int, int, int]] = field(default_factory=list)
+    footprint: Footprint = field(default_factory=Footprint)
     exit_code: int | None = None
     errors_logged: int = 0
     warnings_logged: int = 0
@@ -776,22 +792,23 @@ def soak_one(
     result = SoakResult(exe_name)
     rng = random.Random(seed)
     exe = Execd(exe_name, write_config(entries))
-    stamped_by_sensor = exe_name == PA  # PurpleAir lines carry the sensor's last_seen, not the read time
 
     def done(lines: list[str]) -> bool:
         return bool(lines) and "device=zz-canary" in lines[-1]
 
-    healthy = {t.sim: False for t in targets}
+    # Stamps must fall within their gather; PurpleAir's are the sensor's last_seen, up to minutes old.
+    slack_ns = 600 * 10**9 if exe_name == PA else 10**6
     start = time.monotonic()
     try:
         for _ in range(100):  # until every connection is open and read
             present = {(p["tags"].get("device"), p["tags"].get("ch")) for p in map(parse_line, exe.gather(done).lines)}
-            if all(t.every() <= present for t in targets):
+            healthy = {t.sim: t.every() <= present for t in targets}
+            if all(healthy.values()):
                 break
         for i in range(gathers):
             injected: dict[str, Pairs] = {}
             for t in targets:
-                if healthy[t.sim] or i == 0:
+                if healthy[t.sim]:
                     if rng.random() < rate:
                         name = rng.choice(sorted(t.faults))
                         injected[t.sim] = t.faults[name](rig, t, rng)
@@ -807,9 +824,7 @@ def soak_one(
                     continue
                 pair = (parsed["tags"].get("device"), parsed["tags"].get("ch"))
                 present.add(pair)
-                t_ns = parsed["time"]
-                low = g.started_ns - (600 * 10**9 if stamped_by_sensor else 10**6)
-                if not low <= t_ns <= g.ended_ns:
+                if not g.started_ns - slack_ns <= parsed["time"] <= g.ended_ns:
                     result.stale.append(f"gather {i}: {line}")
             for sim, absent in injected.items():
                 for pair in sorted(absent & present):
@@ -817,8 +832,7 @@ def soak_one(
                 rig("clear", name=sim)
             for t in targets:
                 healthy[t.sim] = t.every() <= present
-            if i % 10 == 0 or i == gathers - 1:
-                result.samples.append((i, status_kib(exe.pid, "VmRSS"), open_fds(exe.pid)))
+            result.footprint.sample(exe.pid, i, gathers)
             result.gathers += 1
     except Exception as exc:  # a crash or a hang: reported as the soak's failure
         result.crash = f"after {result.gathers} gathers: {exc}"
@@ -845,7 +859,7 @@ def bench_soak(rig: Rig, gathers: int, seed: int, checks: Checks) -> Table:
         t.start()
     for t in threads:
         t.join()
-    window = min(1000, max(10, gathers // 10))
+    window = Footprint.window(gathers)
     table = Table(
         f"6. Soak: {gathers} gathers per executable, the three at once, a fault on {rate:.0%} of healthy "
         "connections' gathers",
@@ -864,11 +878,9 @@ def bench_soak(rig: Rig, gathers: int, seed: int, checks: Checks) -> Table:
         ],
     )
     for name, r in results.items():
-        first, last = _windows(r.samples, window, r.gathers) if r.samples else ([], [])
-        rss = (
-            f"{median([x for _, x, _ in first]):.0f} → {median([x for _, x, _ in last]):.0f}" if first and last else "-"
-        )
-        fds = f"{max(f for _, _, f in first)} → {max(f for _, _, f in last)}" if first and last else "-"
+        compared = r.footprint.compare(r.gathers)
+        rss = f"{compared[0]:.0f} → {compared[1]:.0f}" if compared else "-"
+        fds = f"{compared[2]} → {compared[3]}" if compared else "-"
         table.rows.append(
             [
                 name,
@@ -892,8 +904,7 @@ def bench_soak(rig: Rig, gathers: int, seed: int, checks: Checks) -> Table:
         checks.add(f"soak {name}: no value from a failed read", not r.leaked, "; ".join(r.leaked[:3]))
         checks.add(f"soak {name}: time stamps within their gather", not r.stale, "; ".join(r.stale[:3]))
         checks.add(f"soak {name}: exit 0, no traceback", r.exit_code == 0 and not r.tracebacks, f"exit {r.exit_code}")
-        if first and last:
-            _check_flat(checks, f"soak {name}", first, last, window, r.gathers)
+        r.footprint.check(checks, f"soak {name}", r.gathers)
     return table
 
 
