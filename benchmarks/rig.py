@@ -124,9 +124,6 @@ class Rig:
         else:
             sim.faults = PaFaults()
 
-    def call(self, name: str, method: str, args: list[Any] | None = None) -> Any:
-        return getattr(self.sims[name], method)(*(args or []))
-
     def stop(self) -> None:
         for sim in self.sims.values():
             sim.stop()
