@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__, config, runtime
 from .devices.base import DeviceSpec, Driver
@@ -94,9 +94,18 @@ def load_devices(driver: Driver, path: Path, names: Sequence[str] | None) -> lis
     return devices
 
 
-def main(driver: Driver, argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, load the config and run the executable."""
-    args = build_parser(driver).parse_args(argv)
+def main(driver: Driver, argv: Sequence[str] | None = None) -> NoReturn:
+    """Parse arguments, load the config, run the executable and exit with its status."""
+    try:
+        args = build_parser(driver).parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has already printed
+        runtime.leave(exc.code if isinstance(exc.code, int) else 2, hand_over=True)
+    # Only execd mode runs under Telegraf's execd; --once (by hand, or Telegraf's exec) exits at once.
+    runtime.leave(run(driver, args), hand_over=not args.once)
+
+
+def run(driver: Driver, args: argparse.Namespace) -> int:
+    """Run the executable as the parsed arguments say; its exit status."""
     runtime.setup_logging(args.verbose)
     if args.interval is not None and args.interval <= 0:
         runtime.log.error("--interval must be a positive number of seconds")
@@ -116,26 +125,26 @@ def main(driver: Driver, argv: Sequence[str] | None = None) -> int:
     return runtime.main_loop(driver, devices, once=args.once, interval=args.interval)
 
 
-def daq970a(argv: Sequence[str] | None = None) -> int:
+def daq970a(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of telegraf-daq970a."""
     from .devices.keysight_daq970a import Daq970aDriver
 
-    return main(Daq970aDriver(), argv)
+    main(Daq970aDriver(), argv)
 
 
-def smc_hrs(argv: Sequence[str] | None = None) -> int:
+def smc_hrs(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of telegraf-smc-hrs."""
     from .devices.smc_hrs import SmcHrsDriver
 
-    return main(SmcHrsDriver(), argv)
+    main(SmcHrsDriver(), argv)
 
 
-def purpleair(argv: Sequence[str] | None = None) -> int:
+def purpleair(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of telegraf-purpleair."""
     from .devices.purpleair import PurpleAirDriver
 
-    return main(PurpleAirDriver(), argv)
+    main(PurpleAirDriver(), argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(daq970a())
+    daq970a()

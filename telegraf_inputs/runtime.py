@@ -15,13 +15,14 @@ import logging
 import os
 import queue
 import signal
+import stat
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from . import channels
 from .devices.base import DeviceSpec, Driver, Reading, Session, by_connection
@@ -330,10 +331,40 @@ def main_loop(
     runner = Runner(driver, devices)
     out = sys.stdout.buffer
     if once:
-        code = run_once(runner, out)
-    else:
-        code = run_execd(runner, out, sys.stdin.buffer, interval)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Worker threads stuck in an instrument read must not hold the exit up.
+        return run_once(runner, out)
+    return run_execd(runner, out, sys.stdin.buffer, interval)
+
+
+# How long the process stays after handing its stdout and stderr back (see leave()).
+HAND_OVER_S = 0.1
+
+
+def leave(code: int, *, hand_over: bool) -> NoReturn:
+    """Exit now: worker threads stuck in an instrument read must not hold the exit up.
+
+    With hand_over, stdout and stderr are ended before the process is.  Telegraf's
+    execd reads both pipes until their end, but closes its side as soon as the
+    process has exited (Go's Cmd.Wait); a read not yet finished then fails with
+    "read |0: file already closed", which Telegraf counts as an error of the
+    plugin (`telegraf --once` exits 1) and which can cut the last log lines off.
+    Pointing fds 1 and 2 at /dev/null ends Telegraf's reads at once; the process
+    leaves a moment later.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # stdout's reader has gone: nothing left to tell it
+            pass
+    if hand_over and (_is_pipe(1) or _is_pipe(2)):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        time.sleep(HAND_OVER_S)
     os._exit(code)
+
+
+def _is_pipe(fd: int) -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import selectors
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -151,6 +154,57 @@ def test_eof_during_a_hung_read_still_exits_promptly(tmp_path: Path, sim: Daq970
         assert proc.proc.returncode == 0
     finally:
         proc.kill()
+
+
+def read_to_the_end_like_telegraf(proc: subprocess.Popen) -> tuple[bytes, bytes, bool]:
+    """Read stdout and stderr until both end; also whether the process was still running then."""
+    assert proc.stdout is not None and proc.stderr is not None
+    got = {proc.stdout.fileno(): b"", proc.stderr.fileno(): b""}
+    with selectors.DefaultSelector() as selector:
+        for fd in got:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            events = selector.select(timeout=10)
+            assert events, "stdout or stderr never ended"
+            for key, _ in events:
+                data = os.read(key.fd, 65536)
+                got[key.fd] += data
+                if not data:
+                    selector.unregister(key.fd)
+        running = proc.poll() is None
+    return got[proc.stdout.fileno()], got[proc.stderr.fileno()], running
+
+
+@pytest.mark.parametrize("broken_config", [False, True])
+def test_execd_ends_stdout_and_stderr_before_exiting(
+    tmp_path: Path, sim: Daq970aSimulator, broken_config: bool
+) -> None:
+    # Telegraf closes its ends of the pipes as soon as the process has exited; a read of
+    # stdout or stderr not yet at the end then fails ("read |0: file already closed"), an
+    # error of the plugin that makes `telegraf --once` exit 1 and can lose the last log lines.
+    channels = {"1": {"DeviceChannel": 101, "Type": "VOLTS"}} if broken_config else None
+    config = write_config(tmp_path, [daq_device(sim.address, channels=channels)])
+    proc = subprocess.Popen(
+        executable("telegraf-daq970a") + ["--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(b"\n")
+        proc.stdin.close()  # Telegraf stopping
+        stdout, stderr, running_after_the_end = read_to_the_end_like_telegraf(proc)
+        assert running_after_the_end
+        assert proc.wait(5) == (2 if broken_config else 0)
+    finally:
+        proc.kill()
+        proc.wait()
+    if broken_config:
+        assert stdout == b""
+        assert b"E! configuration error: " in stderr and b"'VOLTS' is not allowed" in stderr
+    else:
+        assert all(line["tags"]["device"] == "daq" for line in parse_lines(stdout.decode()))
 
 
 # -- faults: the error is logged once, the healthy device's channels still go out ----------------
