@@ -18,12 +18,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from telegraf_inputs.sim.daq970a import Daq970aSimulator
-from telegraf_inputs.sim.daq970a import Faults as DaqFaults
-from telegraf_inputs.sim.purpleair import Faults as PaFaults
-from telegraf_inputs.sim.purpleair import PurpleAirSimulator
-from telegraf_inputs.sim.smc_hrs import Faults as HrsFaults
-from telegraf_inputs.sim.smc_hrs import HrsSimulator
+from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
+from telegraf_inputs.families.daq970a.simulator import Faults as DaqFaults
+from telegraf_inputs.families.purpleair.simulator import Faults as PaFaults
+from telegraf_inputs.families.purpleair.simulator import PurpleAirSimulator
+from telegraf_inputs.families.smc_hrs.simulator import Faults as HrsFaults
+from telegraf_inputs.families.smc_hrs.simulator import HrsSimulator
 
 
 class WriteReceiver:

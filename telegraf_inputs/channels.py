@@ -6,8 +6,8 @@ import logging
 import math
 from dataclasses import dataclass
 
+from .base import Reading
 from .config import DeviceConfig
-from .devices.base import Reading
 from .lineprotocol import Metric
 
 

@@ -1,16 +1,23 @@
-"""Command line shared by every executable (telegraf-daq970a, ...)."""
+"""The command line: ``telegraf-lab run | check | models | schema``, and the per-family aliases.
+
+``telegraf-daq970a ARGS`` is ``telegraf-lab run --family daq970a ARGS`` (likewise for
+every family), so configs deployed with the per-family executables keep working.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__, config, runtime
-from .devices.base import DeviceSpec, Driver
+from . import __version__, registry, runtime
+from .base import DeviceSpec, Driver
 
-EPILOG = """\
+RUN_EPILOG = """\
 modes:
   (default)   execd mode, for Telegraf's [[inputs.execd]]: every line read on
               stdin starts one gather, and so do SIGHUP, SIGUSR1 and SIGUSR2;
@@ -29,26 +36,34 @@ examples:
 """
 
 
-def build_parser(driver: Driver) -> argparse.ArgumentParser:
-    """The argument parser of ``telegraf-<driver.name>``."""
-    prog = f"telegraf-{driver.name.replace('_', '-')}"
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=(
-            f"Telegraf execd input for {' / '.join(driver.models)}: reads the devices of that model "
-            "listed in a devices.json file and prints InfluxDB line protocol."
-        ),
-        epilog=EPILOG.format(prog=prog),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive, finite number of seconds")
+    return value
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, with_family: bool) -> None:
+    """The options of ``telegraf-lab run`` (and of the per-family aliases, which fix --family)."""
     parser.add_argument(
         "--config",
         "-c",
         required=True,
         type=Path,
         metavar="FILE",
-        help="devices.json: a JSON list of device entries (other models in it are skipped)",
+        help="devices file: a JSON list of device entries (models no installed family reads are skipped)",
     )
+    if with_family:
+        parser.add_argument(
+            "--family",
+            "-f",
+            action="append",
+            metavar="NAME",
+            help="read only the devices of this family (repeatable; telegraf-lab models lists them)",
+        )
     parser.add_argument(
         "--device",
         "-d",
@@ -60,91 +75,197 @@ def build_parser(driver: Driver) -> argparse.ArgumentParser:
     parser.add_argument(
         "--simulate",
         action="store_true",
-        help="read built-in simulators instead of the configured addresses (no hardware needed)",
+        help="read built-in simulators instead of the configured addresses (no hardware, no secrets needed)",
     )
     parser.add_argument(
         "--interval",
-        type=float,
+        type=_interval,
         metavar="S",
         help='gather every S seconds on its own (with Telegraf\'s signal = "none")',
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging (D! lines)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``telegraf-lab``."""
+    parser = argparse.ArgumentParser(
+        prog="telegraf-lab",
+        description="Telegraf execd inputs for laboratory instruments: read the devices of a devices file "
+        "and print InfluxDB line protocol.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="read the devices (under Telegraf's [[inputs.execd]], or --once by hand)",
+        description="Read every device of the file whose Model an installed family reads, all in one process, "
+        "each connection in parallel.",
+        epilog=RUN_EPILOG.format(prog="telegraf-lab run"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_arguments(run, with_family=True)
+    check = commands.add_parser(
+        "check", help="check a devices file and report every problem in it", description="Load and check FILE."
+    )
+    check.add_argument("file", type=Path, metavar="FILE")
+    commands.add_parser("models", help="list every supported Model string with its family")
+    commands.add_parser("schema", help="print the JSON Schema of devices files (for editors)")
+    return parser
+
+
+def alias_parser(family: registry.Family) -> argparse.ArgumentParser:
+    """The argument parser of ``telegraf-<family>``: ``telegraf-lab run --family <family>``."""
+    prog = f"telegraf-{family.name.replace('_', '-')}"
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=f"Telegraf execd input for the {family.title}: reads the devices of that family listed in a "
+        f"devices file and prints InfluxDB line protocol. The same as telegraf-lab run --family {family.name}.",
+        epilog=RUN_EPILOG.format(prog=prog),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_arguments(parser, with_family=False)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
-def load_devices(driver: Driver, path: Path, names: Sequence[str] | None) -> list[DeviceSpec]:
-    """Load and check this driver's devices; raise ConfigError on any problem."""
-    devices: list[DeviceSpec] = config.load(path, driver.handles, driver.parse)
-    if not devices:
-        raise config.ConfigError(
-            str(path), "", f"no device has a Model this executable reads ({', '.join(driver.models)})"
-        )
-    driver.check_all(devices)
-    if names:
-        known = {d.name: d for d in devices}
-        unknown = [n for n in names if n not in known]
+# -- run ------------------------------------------------------------------------------------------
+def select_families(names: Sequence[str] | None) -> list[registry.Family] | str:
+    """The families named (all when none is); an error message for an unknown name."""
+    if not names:
+        return list(registry.families())
+    chosen = []
+    for name in names:
+        family = registry.family_named(name)
+        if family is None:
+            known = ", ".join(f.name for f in registry.families())
+            return f"--family {name!r} is not an installed family; known: {known}"
+        if family not in chosen:
+            chosen.append(family)
+    return chosen
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run as the parsed arguments say; the exit status."""
+    runtime.setup_logging(args.verbose)
+    chosen = select_families(getattr(args, "family", None))
+    if isinstance(chosen, str):
+        runtime.log.error("%s", chosen)
+        return 2
+    lab = registry.load(args.config, selected=chosen, simulate=args.simulate)
+    lab.warn_unsupported()
+    if lab.problems:
+        for problem in lab.problems:
+            runtime.log.error("configuration error: %s", problem)
+        return 2
+    groups = [(g.family, g.driver, g.devices) for g in lab.groups]
+    if args.device:
+        known = {d.name for d in lab.devices}
+        unknown = [n for n in args.device if n not in known]
         if unknown:
-            raise config.ConfigError(
-                str(path),
-                "",
-                f"--device {unknown[0]!r} is not a device of this model here; known: {', '.join(map(repr, known))}",
+            runtime.log.error(
+                "configuration error: %s: --device %r is not a device read here; known: %s",
+                lab.file,
+                unknown[0],
+                ", ".join(map(repr, sorted(known))) or "none",
             )
-        devices = [known[n] for n in dict.fromkeys(names)]
-    return devices
+            return 2
+        wanted = set(args.device)
+        groups = [(f, drv, [d for d in devs if d.name in wanted]) for f, drv, devs in groups]
+        groups = [g for g in groups if g[2]]
+    if not groups:
+        models = ", ".join(m for f in chosen for m in f.models)
+        runtime.log.error(
+            "configuration error: %s: (top level): no device has a Model read here (%s)", lab.file, models
+        )
+        return 2
+    run_groups: list[tuple[Driver, Sequence[DeviceSpec]]] = []
+    for family, driver, devices in groups:
+        if args.simulate:
+            devices, _stop = family.start_simulators(devices)
+            runtime.log.info("simulating %d %s device(s) with the built-in simulator", len(devices), family.name)
+        run_groups.append((driver, devices))
+        for device in devices:
+            runtime.log.debug("reading %r (%s)", device.name, family.name)
+            if (plan := driver.plan(device)) is not None:
+                runtime.log.debug("%s: %s", device.name, plan)
+    return runtime.main_loop(run_groups, once=args.once, interval=args.interval)
 
 
-def main(driver: Driver, argv: Sequence[str] | None = None) -> NoReturn:
-    """Parse arguments, load the config, run the executable and exit with its status."""
+def _run_and_leave(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> NoReturn:
     try:
-        args = build_parser(driver).parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error argparse has already printed
         runtime.leave(exc.code if isinstance(exc.code, int) else 2, hand_over=True)
     # Only execd mode runs under Telegraf's execd; --once (by hand, or Telegraf's exec) exits at once.
-    runtime.leave(run(driver, args), hand_over=not args.once)
+    runtime.leave(run(args), hand_over=not args.once)
 
 
-def run(driver: Driver, args: argparse.Namespace) -> int:
-    """Run the executable as the parsed arguments say; its exit status."""
-    runtime.setup_logging(args.verbose)
-    if args.interval is not None and args.interval <= 0:
-        runtime.log.error("--interval must be a positive number of seconds")
+# -- check, models, schema ------------------------------------------------------------------------
+def check(file: Path) -> int:
+    """Report every problem of ``file`` (stderr), or a one-line summary (stdout); the exit status."""
+    runtime.setup_logging(False)
+    lab = registry.load(file)
+    lab.warn_unsupported()
+    for problem in lab.problems:
+        print(problem, file=sys.stderr)
+    if lab.problems:
+        print(f"{file}: {len(lab.problems)} problem(s)", file=sys.stderr)
         return 2
-    try:
-        devices = load_devices(driver, args.config, args.device)
-    except config.ConfigError as exc:
-        runtime.log.error("configuration error: %s", exc)
-        return 2
-    if args.simulate:
-        devices, _stop = driver.simulate(devices)
-        runtime.log.info("simulating %d device(s) with the built-in simulator", len(devices))
-    runtime.log.debug("reading %s", ", ".join(repr(d.name) for d in devices))
-    for device in devices:
-        if (plan := driver.plan(device)) is not None:
-            runtime.log.debug("%s: %s", device.name, plan)
-    return runtime.main_loop(driver, devices, once=args.once, interval=args.interval)
+    counts = ", ".join(f"{g.family.name}: {len(g.devices)}" for g in lab.groups) or "none"
+    skipped = f"; {len(lab.unsupported)} skipped (Model not supported)" if lab.unsupported else ""
+    print(f"{file}: OK, {len(lab.devices)} device(s) ({counts}){skipped}")
+    return 0
 
 
-def daq970a(argv: Sequence[str] | None = None) -> NoReturn:
-    """Entry point of telegraf-daq970a."""
-    from .devices.keysight_daq970a import Daq970aDriver
-
-    main(Daq970aDriver(), argv)
-
-
-def smc_hrs(argv: Sequence[str] | None = None) -> NoReturn:
-    """Entry point of telegraf-smc-hrs."""
-    from .devices.smc_hrs import SmcHrsDriver
-
-    main(SmcHrsDriver(), argv)
+def models() -> int:
+    """Print every supported Model string with its family."""
+    rows = [(m, f.name) for f in registry.families() for m in (*f.models, *([f.pattern_doc] if f.pattern_doc else []))]
+    width = max(len(model) for model, _ in rows)
+    for model, family in rows:
+        print(f"{model:<{width}}  {family}")
+    return 0
 
 
-def purpleair(argv: Sequence[str] | None = None) -> NoReturn:
-    """Entry point of telegraf-purpleair."""
-    from .devices.purpleair import PurpleAirDriver
+def schema() -> int:
+    """Print the JSON Schema of devices files."""
+    from .schema import build_schema
 
-    main(PurpleAirDriver(), argv)
+    print(json.dumps(build_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of telegraf-lab."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["run"]:
+        _run_and_leave(build_parser(), arguments)
+    args = build_parser().parse_args(arguments)
+    if args.command == "check":
+        raise SystemExit(check(args.file))
+    if args.command == "models":
+        raise SystemExit(models())
+    raise SystemExit(schema())
+
+
+def family_of_command(command: str) -> registry.Family | None:
+    """The family of a per-family command: ``telegraf-smc-hrs`` (``.exe``, ``-script.py`` on Windows) -> smc_hrs."""
+    name = Path(command).name
+    for suffix in (".exe", "-script.py", ".py"):
+        name = name.removesuffix(suffix)
+    return registry.family_named(name.removeprefix("telegraf-")) if name.startswith("telegraf-") else None
+
+
+def family_alias(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of every telegraf-<family> command: telegraf-lab run --family <family>."""
+    family = family_of_command(sys.argv[0])
+    if family is None:
+        runtime.setup_logging(False)
+        runtime.log.error("%s is not the command of an installed family; use telegraf-lab run", sys.argv[0])
+        runtime.leave(2, hand_over=False)
+    parser = alias_parser(family)
+    parser.set_defaults(family=[family.name])
+    _run_and_leave(parser, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    daq970a()
+    main()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, NoReturn
 
 from . import channels
-from .devices.base import DeviceSpec, Driver, Reading, Session, by_connection
+from .base import DeviceSpec, Driver, Reading, Session, by_connection
 from .lineprotocol import Metric, encode
 
 log = logging.getLogger("telegraf_inputs")
@@ -149,12 +149,13 @@ class GatherResult:
 
 
 class Runner:
-    """Reads a set of devices of one driver and encodes their readings."""
+    """Reads the devices of one or more families and encodes their readings."""
 
-    def __init__(self, driver: Driver, devices: Sequence[DeviceSpec]) -> None:
-        self.driver = driver
-        self.devices = list(devices)
-        self.connections = [_Connection(driver, group) for group in by_connection(self.devices).values()]
+    def __init__(self, groups: Sequence[tuple[Driver, Sequence[DeviceSpec]]]) -> None:
+        self.devices = [d for _, devices in groups for d in devices]
+        self.connections = [
+            _Connection(driver, group) for driver, devices in groups for group in by_connection(devices).values()
+        ]
         self.device_streaks = {d.name: _Streak() for d in self.devices}
         self.channel_streaks: dict[tuple[str, str], _Streak] = {}
 
@@ -321,14 +322,13 @@ def run_execd(runner: Runner, out: BinaryIO, stdin: BinaryIO, interval: float | 
 
 
 def main_loop(
-    driver: Driver,
-    devices: Sequence[DeviceSpec],
+    groups: Sequence[tuple[Driver, Sequence[DeviceSpec]]],
     *,
     once: bool,
     interval: float | None,
 ) -> int:
-    """Run the executable's main loop on stdin/stdout."""
-    runner = Runner(driver, devices)
+    """Run the executable's main loop on stdin/stdout, reading each family's devices with its driver."""
+    runner = Runner(groups)
     out = sys.stdout.buffer
     if once:
         return run_once(runner, out)

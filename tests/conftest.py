@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from telegraf_inputs.sim.daq970a import Daq970aSimulator
+from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
 
 
 @pytest.fixture

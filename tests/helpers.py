@@ -16,6 +16,9 @@ from typing import Any
 
 from line_protocol_parser import parse_line
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository
+OLDER_FILE = ROOT / "tests" / "data" / "older-logger-devices.json"  # the older logger's own example
+
 
 def executable(name: str) -> list[str]:
     """The console script as installed by pip next to this Python."""
@@ -173,3 +176,15 @@ def env_without(*names: str) -> dict[str, str]:
     for name in names:
         env.pop(name, None)
     return env
+
+
+def load_devices(family: str, path: Path, names: list[str] | None = None) -> list[Any]:
+    """The devices of ``family`` in ``path``, as telegraf-lab run loads them; the first problem raised."""
+    from telegraf_inputs import registry
+
+    chosen = registry.family_named(family)
+    assert chosen is not None
+    lab = registry.load(path, selected=[chosen])
+    if lab.problems:
+        raise lab.problems[0]
+    return [d for d in lab.devices if not names or d.name in names]

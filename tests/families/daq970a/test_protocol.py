@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from telegraf_inputs import cli
-from telegraf_inputs.devices.base import DeviceError, Session
-from telegraf_inputs.devices.keysight_daq970a import Daq970aDriver, DaqDevice, channel_commands
-from telegraf_inputs.sim.daq970a import Daq970aSimulator
+from telegraf_inputs.base import DeviceError, Session
+from telegraf_inputs.families.daq970a.driver import Daq970aDriver, DaqDevice, channel_commands
+from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
+from tests.helpers import load_devices
 
 IDN = "Keysight Technologies,DAQ970A,MY00000001,A.03.00"
 NO_ERROR = '+0,"No error"'
@@ -56,7 +56,7 @@ class Replay:
 def devices(tmp_path: Path, entries: list[dict]) -> list[DaqDevice]:
     path = tmp_path / "devices.json"
     path.write_text(json.dumps(entries))
-    return cli.load_devices(Daq970aDriver(), path, None)  # type: ignore[return-value]
+    return load_devices("daq970a", path, None)  # type: ignore[return-value]
 
 
 def entry(name: str, channels: dict, **extra) -> dict:

@@ -18,7 +18,7 @@ Several stations can share one simulator (an RS-485 bus).  The fluid
 temperature drifts slowly around the set point.  Faults are switched on
 ``HrsSimulator.faults`` and with ``raise_alarm``, ``vanish`` and ``reappear``.
 
-Run standalone:  python -m telegraf_inputs.sim.smc_hrs --link /tmp/chiller
+Run standalone:  python -m telegraf_inputs.families.smc_hrs.simulator --link /tmp/chiller
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..devices.smc_hrs import ACK, ALARM_BITS, ETX, NAK, STX, bcc, crc16, with_crc
-from . import run_standalone
+from ...simulators import run_standalone
+from .protocol import ACK, ALARM_BITS, ETX, NAK, STX, bcc, crc16, with_crc
 
 PARITY_FLAGS = {"N": 0, "E": termios.PARENB, "O": termios.PARENB | termios.PARODD}
 SIZE_FLAGS = {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}
@@ -362,7 +362,7 @@ class HrsSimulator:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.sim.smc_hrs",
+        prog="python -m telegraf_inputs.families.smc_hrs.simulator",
         description="Simulated SMC HRS chiller on a pseudo-terminal; prints the path to use as Address.",
     )
     parser.add_argument("--station", type=int, action="append", help="station number(s) (default 1)")

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from telegraf_inputs.sim.daq970a import Daq970aSimulator, normalise_header
+from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator, normalise_header
 
 
 @contextmanager
@@ -35,7 +35,9 @@ def test_long_and_short_forms_normalise_alike() -> None:
 
 def test_standalone_simulator_answers_scpi_and_takes_fault_commands() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "telegraf_inputs.sim.daq970a", "--port", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "telegraf_inputs.families.daq970a.simulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

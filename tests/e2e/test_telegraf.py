@@ -24,12 +24,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from line_protocol_parser import parse_line
 
-from telegraf_inputs.sim.daq970a import Daq970aSimulator
-from telegraf_inputs.sim.smc_hrs import HrsSimulator
+from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
+from telegraf_inputs.families.smc_hrs.simulator import HrsSimulator
+from tests.helpers import ROOT, daq_device, executable, smc_device, write_config
 
-from .helpers import daq_device, executable, smc_device, write_config
-
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-123"
 EXECUTABLES = ("telegraf-daq970a", "telegraf-smc-hrs", "telegraf-purpleair")
 

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from telegraf_inputs.sim.smc_hrs import HrsSimulator
+from telegraf_inputs.families.smc_hrs.simulator import HrsSimulator
+from tests.helpers import OLDER_FILE, ExecdProcess, parse_lines, run_once, smc_device, write_config
 
-from .helpers import ExecdProcess, parse_lines, run_once, smc_device, write_config
-
-OLDER_FILE = Path(__file__).parent / "data" / "older-logger-devices.json"
 EXE = "telegraf-smc-hrs"
 
 
@@ -213,7 +211,7 @@ def test_modbus_status_and_alarms_become_fields_grafana_can_alert_on(tmp_path: P
 def test_standalone_simulator_prints_a_port_the_executable_reads(tmp_path: Path) -> None:
     link = tmp_path / "ttyCHILLER"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "telegraf_inputs.sim.smc_hrs", "--link", str(link), "--bcc"],
+        [sys.executable, "-m", "telegraf_inputs.families.smc_hrs.simulator", "--link", str(link), "--bcc"],
         stdout=subprocess.PIPE,
         text=True,
     )

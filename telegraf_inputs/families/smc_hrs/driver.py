@@ -17,188 +17,43 @@ length), never by waiting for a timeout; each one is checked completely.
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from ..config import ChannelConfig, DeviceConfig, Node, parse_device
-from ..lineprotocol import FieldValue
-from .base import DeviceError, DeviceSpec, Driver, Reading, Session, simulate_per_connection
+from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
+from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...keys import Custom, Flag, Integer, Keys, Number, Section, Text
+from ...lineprotocol import FieldValue
+from . import MODEL_REGEX
+from .protocol import (
+    ALARM_BITS,
+    BLOCK_COUNT,
+    BLOCK_START,
+    ETX,
+    PSI_TO_MPA,
+    SET_TEMP_REGISTER,
+    STATUS_BITS,
+    STX,
+    ReplyError,
+    modbus_read_request,
+    parse_modbus_reply,
+    parse_simple_reply,
+    signed16,
+    simple_request,
+)
 
-STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
 T = TypeVar("T")
 Decoded = tuple[FieldValue, dict[str, FieldValue]]  # a channel's value and its extra fields
-
-#: meaning of the simple protocol's exception codes (the manual's table 5.5-1)
-NAK_CODES = {
-    "0": "equipment malfunction (memory error)",
-    "1": "value out of the set range",
-    "2": "setting not allowed, or the item does not exist",
-    "3": "abnormal code (non-numeric data where a number belongs)",
-}
-#: MODBUS exception codes
-MODBUS_EXCEPTIONS = {
-    1: "illegal function",
-    2: "illegal data address",
-    3: "illegal data value",
-    4: "slave device failure",
-    6: "slave device busy",
-}
-
-
-def bcc(frame: bytes) -> int:
-    """The simple protocol's block check: XOR of every byte from STX to ETX."""
-    return functools.reduce(lambda a, b: a ^ b, frame, 0)
-
-
-def crc16(data: bytes) -> int:
-    """MODBUS RTU CRC-16 (polynomial 0xA001 reflected, initial 0xFFFF)."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
-def with_crc(frame: bytes) -> bytes:
-    """Append the CRC, low byte first, as MODBUS RTU sends it."""
-    return frame + crc16(frame).to_bytes(2, "little")
-
 
 NO_REPLY_HINT = (
     "; check the cable, and that SerialConnectionParams, InternalAddress, Protocol and BCC match the "
     "chiller's communication settings"
 )
 
-
-class ReplyError(Exception):
-    """The chiller answered, but not with a usable value (NAK, checksum, ...)."""
-
-
-# --------------------------------------------------------------------------- the simple protocol
-
-
-def simple_request(station: int, command: str, with_bcc: bool) -> bytes:
-    """``[STX] 01 R PV1 [ETX] [BCC]``: a read request of the simple protocol."""
-    frame = bytes([STX]) + f"{station:02d}R{command}".encode("ascii") + bytes([ETX])
-    return frame + bytes([bcc(frame)]) if with_bcc else frame
-
-
-def parse_simple_reply(reply: bytes, station: int, command: str, with_bcc: bool) -> int:
-    """Check one complete reply and return its data (tenths); raise ReplyError."""
-    frame = reply[:-1] if with_bcc else reply
-    if len(frame) < 4 or frame[0] != STX or frame[-1] != ETX:
-        raise ReplyError(f"malformed reply {reply!r}")
-    if with_bcc and bcc(frame) != reply[-1]:
-        raise ReplyError(f"checksum error in reply {reply!r} (BCC {reply[-1]:#04x}, computed {bcc(frame):#04x})")
-    body = frame[1:-1]
-    got_station = body[:2].decode("ascii", "replace")
-    if got_station != f"{station:02d}":
-        raise ReplyError(f"reply from station {got_station!r}, expected {station:02d}: {reply!r}")
-    kind, rest = body[2], body[3:]
-    if kind == NAK:
-        code = rest.decode("ascii", "replace")
-        meaning = NAK_CODES.get(code, "unknown exception code")
-        raise ReplyError(f"negative reply (NAK) to {command}: exception code {code!r}, {meaning}")
-    if kind != ACK:
-        raise ReplyError(f"malformed reply {reply!r} (neither ACK nor NAK after the station number)")
-    text = rest.decode("ascii", "replace")
-    if text[:3] != command:
-        raise ReplyError(f"reply is for command {text[:3]!r}, not {command}: {reply!r}")
-    data = text[3:]
-    if not re.fullmatch(r"-\d{4}|\d{5}", data):
-        raise ReplyError(f"reply data {data!r} to {command} is not 5 digits (or '-' and 4 digits)")
-    return int(data)
-
-
-# --------------------------------------------------------------------------- MODBUS RTU
-
-
-def modbus_read_request(station: int, start: int, count: int) -> bytes:
-    """Function 03, read ``count`` holding registers from ``start``."""
-    return with_crc(bytes([station, 0x03]) + start.to_bytes(2, "big") + count.to_bytes(2, "big"))
-
-
-def parse_modbus_reply(reply: bytes, station: int, count: int) -> list[int]:
-    """Check a complete function-03 reply (or exception) and return the registers."""
-    if len(reply) < 5:
-        raise ReplyError(f"malformed reply {reply.hex(' ')}")
-    if crc16(reply[:-2]) != int.from_bytes(reply[-2:], "little"):
-        raise ReplyError(f"CRC error in reply {reply.hex(' ')}")
-    if reply[0] != station:
-        raise ReplyError(f"reply from station {reply[0]}, expected {station}: {reply.hex(' ')}")
-    if reply[1] == 0x83:
-        meaning = MODBUS_EXCEPTIONS.get(reply[2], "unknown exception code")
-        raise ReplyError(f"MODBUS exception {reply[2]}: {meaning}")
-    if reply[1] != 0x03 or reply[2] != 2 * count or len(reply) != 5 + 2 * count:
-        raise ReplyError(f"malformed reply {reply.hex(' ')} to a read of {count} register(s)")
-    data = reply[3:-2]
-    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
-
-
-def signed16(word: int) -> int:
-    return word - 0x10000 if word & 0x8000 else word
-
-
 # --------------------------------------------------------------------------- what a channel can read
-
-#: the status flag word (register 0004h), bit -> field name
-STATUS_BITS = {
-    0: "run",
-    1: "operation_stop_alarm",
-    2: "operation_continued_alarm",
-    4: "pressure_unit_psi",
-    5: "serial_mode",
-    9: "temp_ready",
-    10: "temperature_unit_f",
-    11: "run_timer",
-    12: "stop_timer",
-    13: "restart_after_power_failure",
-    14: "anti_freezing",
-    15: "automatic_fluid_filling",
-}
-#: alarm flag words 1 and 2 (registers 0005h, 0006h): (word, bit) -> alarm name
-ALARM_BITS = {
-    (1, 0): "low_tank_level",
-    (1, 1): "high_discharge_temp",
-    (1, 2): "discharge_temp_rise",
-    (1, 3): "discharge_temp_drop",
-    (1, 4): "high_return_temp",
-    (1, 5): "high_discharge_pressure",
-    (1, 6): "abnormal_pump_operation",
-    (1, 7): "discharge_pressure_rise",
-    (1, 8): "discharge_pressure_drop",
-    (1, 9): "high_compressor_intake_temp",
-    (1, 10): "low_compressor_intake_temp",
-    (1, 11): "low_superheat_temp",
-    (1, 12): "high_compressor_discharge_pressure",
-    (1, 14): "refrigerant_high_side_pressure_drop",
-    (1, 15): "refrigerant_low_side_pressure_rise",
-    (2, 0): "refrigerant_low_side_pressure_drop",
-    (2, 1): "compressor_overload",
-    (2, 2): "communication_error",
-    (2, 3): "memory_error",
-    (2, 4): "dc_line_fuse_cut",
-    (2, 5): "discharge_temp_sensor_failure",
-    (2, 6): "return_temp_sensor_failure",
-    (2, 7): "compressor_intake_temp_sensor_failure",
-    (2, 8): "discharge_pressure_sensor_failure",
-    (2, 9): "compressor_discharge_pressure_sensor_failure",
-    (2, 10): "compressor_intake_pressure_sensor_failure",
-    (2, 11): "pump_maintenance",
-    (2, 12): "fan_maintenance",
-    (2, 13): "compressor_maintenance",
-    (2, 14): "contact_input_1",
-    (2, 15): "contact_input_2",
-}
-PSI_TO_MPA = 0.006894757
-
-#: registers 0000h-0007h come in one read; the set temperature (000Bh) in another
-BLOCK_START, BLOCK_COUNT, SET_TEMP_REGISTER = 0x0000, 8, 0x000B
 
 
 def _decode_pressure(regs: Sequence[int]) -> Decoded:
@@ -410,7 +265,7 @@ def _reading(ch: HrsChannel, raw: T | ReplyError | None, when: int, decode: Call
 
 # --------------------------------------------------------------------------- the driver
 
-MODEL_PATTERN = re.compile(r"\s*SMC[\s_-]*(HRSH?\d{3}[A-Z0-9-]*)\s*", re.IGNORECASE)
+MODEL_PATTERN = re.compile(MODEL_REGEX, re.IGNORECASE)
 PARITIES = ("N", "E", "O", "M", "S")  # none, even, odd, mark, space
 
 
@@ -429,63 +284,85 @@ def open_serial(device: HrsDevice) -> Port:
     return port
 
 
+def _station(node: Node, key: str) -> int:
+    station: int = node.integer(key, minimum=1, maximum=247)
+    return station
+
+
+def _stopbits(node: Node, key: str) -> float:
+    stopbits: float = node.number(key)
+    if stopbits not in (1, 1.5, 2):
+        raise node.error(f"stopbits must be 1, 1.5 or 2, found {stopbits!r}", key)
+    return stopbits
+
+
+DECLARATION = Declaration(
+    measurement="smc_hrs",
+    device=(
+        Text("Address", "serial port (/dev/ttyUSB0, COM3, /dev/serial/by-id/...) or pyserial URL "
+             "(socket://host:port, rfc2217://host:port)", required=True, non_empty=True),
+        Number("Timeout", "seconds to wait for each reply", 1.0, exclusive_minimum=0, maximum=3600),
+        Section("SerialConnectionParams", "the serial line, as set on the chiller", keys=Keys(
+            Integer("baudrate", "bits per second", 9600, minimum=50, maximum=4_000_000),
+            Integer("bytesize", "data bits", 8, minimum=5, maximum=8),
+            Custom("stopbits", "1, 1.5 or 2", 1, reader=_stopbits, json_schema={"enum": [1, 1.5, 2]}),
+            Text("parity", "N (none), E (even), O (odd), M (mark), S (space)", "N", choices=PARITIES),
+        )),
+    ),
+    device_params=(
+        Custom("InternalAddress", "the chiller's station number: 1-99 (simple protocol), 1-247 (MODBUS)", 1,
+               reader=_station, json_schema=Integer("", minimum=1, maximum=247).fragment()),
+        Text("Protocol", "the serial protocol set on the chiller", "simple", choices=PROTOCOLS),
+        Flag("BCC", "simple protocol: BCC on (as set on the chiller)", False),
+    ),
+    channel=(Text("Type", "what to read: " + ", ".join(ITEMS), required=True),),
+)  # fmt: skip
+
+
 class SmcHrsDriver(Driver):
     """SMC HRS-series thermo-chillers (HRS012 ... HRS150, HRSH)."""
 
-    name = "smc_hrs"
-    models = ('SMC HRS-series chillers (Model "SMC HRS012-AN-10-T", "SMC-HRS030-AF-20", ...)',)
+    declaration = DECLARATION
 
     def __init__(self, opener: Callable[[HrsDevice], Port] = open_serial) -> None:
         self.opener = opener
 
-    def handles(self, model: str) -> bool:
-        return MODEL_PATTERN.fullmatch(model) is not None
-
     def parse(self, node: Node) -> HrsDevice:
-        config: DeviceConfig = parse_device(
-            node, default_measurement="smc_hrs", extra_device_keys={"SerialConnectionParams"}
-        )
+        config = parse_device(node, DECLARATION)
         match = MODEL_PATTERN.fullmatch(config.model)
-        assert match is not None
+        if match is None:
+            raise node.error(f"{config.model!r} is not an SMC HRS model (e.g. SMC HRS012-AN-10-T)", "Model")
         model = match.group(1).upper()
-        params = config.params
-        params.check_keys({"InternalAddress", "Protocol", "BCC"})
-        protocol = params.text("Protocol", "simple", choices=PROTOCOLS)
-        station = params.integer("InternalAddress", 1, minimum=1, maximum=99 if protocol == "simple" else 247)
-        line = node.object("SerialConnectionParams", {})
-        line.check_keys({"baudrate", "bytesize", "stopbits", "parity"})
-        parity = line.text("parity", "N", choices=PARITIES)
-        stopbits = line.number("stopbits", 1)
-        if stopbits not in (1, 1.5, 2):
-            raise line.error(f"stopbits must be 1, 1.5 or 2, found {stopbits!r}", "stopbits")
-        bytesize = line.integer("bytesize", 8, minimum=5, maximum=8)
-        baudrate = line.integer("baudrate", 9600, minimum=50, maximum=4_000_000)
-        timeout_s = float(node.number("Timeout", 1.0, exclusive_minimum=0, maximum=3600))
+        values, params, line = config.values, config.params, config.values["SerialConnectionParams"]
+        protocol, station = params["Protocol"], params["InternalAddress"]
+        if protocol == "simple" and station > 99:
+            raise params.node.error(f"{station} is outside the allowed range 1..99 of the simple protocol",
+                                    "InternalAddress")  # fmt: skip
+        timeout_s = float(values["Timeout"])
         channels = tuple(self._parse_channel(ch, protocol, model) for ch in config.channels)
         exchanges = len(channels) if protocol == "simple" else 2
-        deadline = node.number("Deadline", None, exclusive_minimum=0)
+        deadline = values["Deadline"]
+        address = values["Address"].strip()
         return HrsDevice(
             config=config,
-            connection=node.text("Address").strip(),
+            connection=address,
             deadline_s=float(deadline) if deadline is not None else timeout_s * exchanges + 1,
-            address=node.text("Address").strip(),
-            baudrate=baudrate,
-            bytesize=bytesize,
-            parity=parity,
-            stopbits=stopbits,
+            address=address,
+            baudrate=line["baudrate"],
+            bytesize=line["bytesize"],
+            parity=line["parity"],
+            stopbits=line["stopbits"],
             station=station,
             protocol=protocol,
             model=model,
-            bcc=params.boolean("BCC", False),
+            bcc=params["BCC"],
             timeout_s=timeout_s,
             channels=channels,
         )
 
     @staticmethod
     def _parse_channel(ch: ChannelConfig, protocol: str, model: str) -> HrsChannel:
-        ch.params.check_keys(())
-        if ch.type is None:
-            raise ch.node.error(f"missing key 'Type': what to read, one of {', '.join(ITEMS)}")
+        assert ch.type is not None
         kind = ch.type.strip().upper()
         item = ITEMS.get(kind)
         if item is None:
@@ -500,9 +377,10 @@ class SmcHrsDriver(Driver):
             raise ch.node.error(f"{kind} ({item.description}) is not in the register map of {model}", "Type")
         return HrsChannel(ch, kind, item)
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> None:
+    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
         """Chillers on one port (RS-485) need one line setting, one protocol and distinct stations."""
         first: dict[str, HrsDevice] = {}
+        problems = []
         for device in devices:
             assert isinstance(device, HrsDevice)
             other = first.setdefault(device.connection, device)
@@ -511,16 +389,21 @@ class SmcHrsDriver(Driver):
             node = device.config.node
             setting = (device.line, device.protocol, device.bcc, device.timeout_s)
             if setting != (other.line, other.protocol, other.bcc, other.timeout_s):
-                raise node.error(
-                    f"shares Address {device.address!r} with device {other.name!r} but not its "
-                    "SerialConnectionParams, Protocol, BCC and Timeout; one port has one setting",
-                    "Address",
+                problems.append(
+                    node.error(
+                        f"shares Address {device.address!r} with device {other.name!r} but not its "
+                        "SerialConnectionParams, Protocol, BCC and Timeout; one port has one setting",
+                        "Address",
+                    )
                 )
             if device.station == other.station:
-                raise node.error(
-                    f"shares Address {device.address!r} and station {device.station} with device {other.name!r}",
-                    "DeviceSpecificParams",
+                problems.append(
+                    node.error(
+                        f"shares Address {device.address!r} and station {device.station} with device {other.name!r}",
+                        "DeviceSpecificParams",
+                    )
                 )
+        return problems
 
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         device = devices[0]
@@ -530,23 +413,5 @@ class SmcHrsDriver(Driver):
         except (OSError, ValueError) as exc:
             raise DeviceError(f"cannot open serial port {device.address}: {exc}") from exc
 
-    def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
-        from ..sim.smc_hrs import HrsSimulator
 
-        def start(group: list[HrsDevice]) -> HrsSimulator:
-            first = group[0]  # check_all made sure that chillers sharing a port share its settings
-            return HrsSimulator(
-                stations=[d.station for d in group],
-                protocol=first.protocol,
-                bcc=first.bcc,
-                baudrate=first.baudrate,
-                bytesize=first.bytesize,
-                parity=first.parity,
-                stopbits=first.stopbits,
-                model=first.model,
-            ).start()
-
-        def point(device: HrsDevice, sim: HrsSimulator) -> DeviceSpec:
-            return replace(device, address=sim.path, connection=f"sim|{sim.path}")
-
-        return simulate_per_connection([d for d in devices if isinstance(d, HrsDevice)], start, point)
+DRIVER = SmcHrsDriver()

@@ -10,7 +10,7 @@ Faults on ``PurpleAirSimulator.faults``: a status code for the next N requests
 (with ``Retry-After`` for 429), a delay, a body that is not JSON, and sensors
 whose ``last_seen`` is old (``Sensor.stale_s``).
 
-Run standalone:  python -m telegraf_inputs.sim.purpleair --port 8080 --key test-key --sensor 108682
+Run standalone:  python -m telegraf_inputs.families.purpleair.simulator --port 8080 --key test-key --sensor 108682
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ..devices.purpleair import API_FIELDS, LAN_KEYS, LAN_SINGLE
-from . import run_standalone
+from ...simulators import run_standalone
+from .protocol import API_FIELDS, API_KEY_HEADER, LAN_KEYS, LAN_SINGLE, LAN_TIME_FORMAT
 
 ERRORS = {
     400: "InvalidFieldValueError",
@@ -109,7 +109,7 @@ class PurpleAirSimulator:
                 url = urlparse(self.path)
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 sim.requests.append(Request(url.path, query, {k.lower(): v for k, v in self.headers.items()}))
-                status, body, headers = sim.answer(url.path, query, self.headers.get("X-API-Key"))
+                status, body, headers = sim.answer(url.path, query, self.headers.get(API_KEY_HEADER))
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -214,7 +214,7 @@ class PurpleAirSimulator:
         values = sensor.values(now)
         out: dict[str, Any] = {
             "SensorId": f"84:f3:eb:{sensor.index % 256:02x}:00:01",
-            "DateTime": time.strftime("%Y/%m/%dT%H:%M:%Sz", time.gmtime(values["last_seen"])),
+            "DateTime": time.strftime(LAN_TIME_FORMAT, time.gmtime(values["last_seen"])),
             "Geo": f"PurpleAir-{sensor.index}",
             "current_dewpoint_f": 45,
         }
@@ -228,7 +228,7 @@ class PurpleAirSimulator:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.sim.purpleair",
+        prog="python -m telegraf_inputs.families.purpleair.simulator",
         description="Simulated PurpleAir API and LAN sensors on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=8080)

@@ -8,12 +8,12 @@ for all of them and never lets two reads use it at once.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from ..config import ChannelConfig, DeviceConfig, Node
-from ..lineprotocol import FieldValue
+from .config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
+from .lineprotocol import FieldValue
 
 
 class DeviceError(Exception):
@@ -66,29 +66,6 @@ def by_connection(devices: Sequence[D]) -> dict[str, list[D]]:
     return groups
 
 
-class Stoppable(Protocol):
-    def stop(self) -> None: ...
-
-
-S = TypeVar("S", bound=Stoppable)
-
-
-def simulate_per_connection(
-    devices: Sequence[D], start: Callable[[list[D]], S], point: Callable[[D, S], DeviceSpec]
-) -> tuple[list[DeviceSpec], Callable[[], None]]:
-    """Start one simulator per connection (``start`` gets the devices sharing it), point each device at its own.
-
-    Returns the re-pointed devices and a function that stops every simulator.
-    """
-    sims = {connection: start(group) for connection, group in by_connection(devices).items()}
-
-    def stop() -> None:
-        for sim in sims.values():
-            sim.stop()
-
-    return [point(device, sims[device.connection]) for device in devices], stop
-
-
 class Session(ABC):
     """One open connection, serving the devices that share it."""
 
@@ -102,23 +79,18 @@ class Session(ABC):
 
 
 class Driver(ABC):
-    """A device family: the models it handles and how to talk to them."""
+    """How to read one family's devices: parse their entries, open connections, check across devices."""
 
-    #: short name, used for the executable (telegraf-<name>) and default measurement
-    name: str
-    #: the exact "Model" strings this driver accepts (compared case-insensitively)
-    models: tuple[str, ...]
-
-    def handles(self, model: str) -> bool:
-        """True if ``model`` (a config "Model" string) is one of this driver's."""
-        return model.strip().upper() in {m.upper() for m in self.models}
+    #: the family's configuration keys (checks at start-up and the JSON Schema)
+    declaration: Declaration
 
     @abstractmethod
     def parse(self, node: Node) -> DeviceSpec:
         """Parse and check one device entry; raise ConfigError naming the JSON path."""
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> None:  # noqa: B027 (optional hook)
-        """Checks across devices (e.g. two entries sharing an instrument); raise ConfigError."""
+    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
+        """Problems across devices (e.g. two entries sharing an instrument); none by default."""
+        return []
 
     def plan(self, device: DeviceSpec) -> str | None:
         """What reading ``device`` will cost or do, logged at debug level (-v) on start-up."""
@@ -127,7 +99,3 @@ class Driver(ABC):
     @abstractmethod
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         """Open and configure one connection for ``devices`` (which share it)."""
-
-    @abstractmethod
-    def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
-        """Start built-in simulators; return the devices pointed at them, and a stopper."""

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from telegraf_inputs.sim.daq970a import Daq970aSimulator
-
-from .helpers import ExecdProcess, daq_device, executable, parse_lines, run_once, write_config
+from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
+from tests.helpers import ROOT, ExecdProcess, daq_device, executable, parse_lines, run_once, write_config
 
 
 def test_once_prints_one_line_per_channel_with_the_older_schema(tmp_path: Path, sim: Daq970aSimulator) -> None:
@@ -54,7 +53,7 @@ def test_config_error_exits_2_with_file_and_path(tmp_path: Path) -> None:
 
 
 def test_simulate_runs_the_example_without_hardware() -> None:
-    example = Path(__file__).resolve().parent.parent / "devices.example.json"
+    example = ROOT / "devices.example.json"
     result = run_once(["--config", str(example), "--simulate"])
     assert result.returncode == 0, result.stderr
     lines = parse_lines(result.stdout)

@@ -11,16 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telegraf_inputs import cli
 from telegraf_inputs.config import ConfigError
-from telegraf_inputs.devices.purpleair import AQI_PM10, AQI_PM25, PurpleAirDriver, _rows, aqi, epa_pm25, lan_row
-from telegraf_inputs.sim.purpleair import PurpleAirSimulator
-
-from .helpers import ExecdProcess, env_without, parse_lines, run_once, write_config
+from telegraf_inputs.families.purpleair.driver import AQI_PM10, AQI_PM25, _rows, aqi, epa_pm25, lan_row
+from telegraf_inputs.families.purpleair.simulator import PurpleAirSimulator
+from tests.helpers import OLDER_FILE, ROOT, ExecdProcess, env_without, load_devices, parse_lines, run_once, write_config
 
 KEY = "sim-key-3f9a1c77"
 EXE = "telegraf-purpleair"
-OLDER_FILE = Path(__file__).parent / "data" / "older-logger-devices.json"
 
 
 @pytest.fixture
@@ -280,7 +277,7 @@ def test_empty_key_is_an_error_without_a_request(tmp_path: Path, api: PurpleAirS
 
 # -- config -----------------------------------------------------------------------------------------
 def test_older_logger_entry_loads_unchanged_and_reads_the_03um_count(tmp_path: Path, api: PurpleAirSimulator) -> None:
-    (dev,) = cli.load_devices(PurpleAirDriver(), OLDER_FILE, None)
+    (dev,) = load_devices("purpleair", OLDER_FILE, None)
     (ch,) = dev.channels  # type: ignore[attr-defined]
     assert ch.sensor == 108682 and ch.type == "0.3_um_count" and ch.config.field_key == "0.3_um_count"
     entries = json.loads(OLDER_FILE.read_text())
@@ -307,13 +304,13 @@ def test_config_errors(tmp_path: Path, channel: dict, path: str, message: str) -
     entry = {"Device": "d", "Model": "PurpleAir", "PurpleAirAPIKey": "SECRET-123", "Channels": {"a": channel}}
     (tmp_path / "d.json").write_text(json.dumps([entry]))
     with pytest.raises(ConfigError) as info:
-        cli.load_devices(PurpleAirDriver(), tmp_path / "d.json", None)
+        load_devices("purpleair", tmp_path / "d.json", None)
     assert f": {path}: " in str(info.value) and message in str(info.value)
     assert "SECRET-123" not in str(info.value)
 
 
 def test_simulate_flag_needs_no_network() -> None:
-    example = Path(__file__).resolve().parent.parent / "devices.example.json"
+    example = ROOT / "devices.example.json"
     result = run_once(
         ["--config", str(example), "--simulate"], name=EXE, env=env(PURPLEAIR_READ_KEY="unused-in-simulation")
     )

@@ -10,7 +10,7 @@ word, ``COMMANDS`` maps a normalised header to its handler.  Faults are
 switched on the ``Faults`` object (from Python), or over the wire with the
 simulator-only ``SIMulate:...`` commands (see ``--help``).
 
-Run standalone:  python -m telegraf_inputs.sim.daq970a --port 5025
+Run standalone:  python -m telegraf_inputs.families.daq970a.simulator --port 5025
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import run_standalone
-
-OVERLOAD = 9.9e37
+from ...simulators import run_standalone
+from .protocol import NO_ERROR, OVERLOAD, format_reading
+from .protocol import parse_channel_list as _parse_channel_list
 
 # Long forms in SCPI notation: the upper-case part is the short form.
 MNEMONICS = [
@@ -148,17 +148,10 @@ def normalise_header(header: str) -> str:
 
 
 def parse_channel_list(text: str) -> list[int]:
-    """'(@101,103:105)' -> [101, 103, 104, 105]."""
-    m = re.fullmatch(r"\s*\(@([0-9,:\s]*)\)\s*", text)
-    if not m:
+    """'(@101,103:105)' -> [101, 103, 104, 105]; a SCPI error if it is not a channel list."""
+    channels = _parse_channel_list(text)
+    if channels is None:
         raise SCPIError(-104, "Data type error")
-    channels: list[int] = []
-    for part in filter(None, (p.strip() for p in m.group(1).split(","))):
-        if ":" in part:
-            a, b = (int(x) for x in part.split(":"))
-            channels.extend(range(a, b + 1))
-        else:
-            channels.append(int(part))
     return channels
 
 
@@ -265,7 +258,7 @@ class Instrument:
 
     def _next_error(self, params: str) -> str:
         if not self.errors:
-            return '+0,"No error"'
+            return NO_ERROR
         code, text = self.errors.pop(0)
         return f'{code:+d},"{text}"'
 
@@ -402,12 +395,7 @@ class Instrument:
         return [(self.value(ch, t), ch) for ch in self.scan for _ in range(self.trigger_count)]
 
     def _format(self, readings: list[tuple[float, int]]) -> str:
-        parts = []
-        for value, ch in readings:
-            parts.append(f"{value:+.8E}")
-            if self.format["CHAN"]:
-                parts.append(str(ch))
-        return ",".join(parts)
+        return ",".join(format_reading(value, ch if self.format["CHAN"] else None) for value, ch in readings)
 
     def _read(self, params: str) -> str:
         return self._format(self._scan())
@@ -540,7 +528,7 @@ class Daq970aSimulator:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.sim.daq970a",
+        prog="python -m telegraf_inputs.families.daq970a.simulator",
         description="Simulated Keysight DAQ970A on a TCP socket (SCPI, like the instrument's port 5025).",
         epilog=(
             "Faults can be switched over the connection with simulator-only commands: "

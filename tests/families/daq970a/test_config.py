@@ -10,17 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telegraf_inputs import cli
 from telegraf_inputs.config import ConfigError, Node, expand_environment
-from telegraf_inputs.devices.keysight_daq970a import Daq970aDriver, DaqDevice, channel_commands
+from telegraf_inputs.families.daq970a.driver import DaqDevice, channel_commands
+from tests.helpers import OLDER_FILE, ROOT, load_devices, parse_lines, run_once
 
-ROOT = Path(__file__).resolve().parent.parent
-OLDER = Path(__file__).parent / "data" / "older-logger-devices.json"
+OLDER = OLDER_FILE
 SCHEMA = json.loads((ROOT / "telegraf_inputs" / "schema" / "devices.schema.json").read_text())
 
 
 def load(path: Path, names=None) -> list[DaqDevice]:
-    return cli.load_devices(Daq970aDriver(), path, names)  # type: ignore[return-value]
+    return load_devices("daq970a", path, names)  # type: ignore[return-value]
 
 
 def good_device(**changes):
@@ -58,9 +57,11 @@ def test_older_logger_file_and_examples_validate_against_the_schema() -> None:
 
 
 def test_device_selection(tmp_path: Path) -> None:
-    assert [d.name for d in load(OLDER, ["Keysight DAQ973A multimeter 2"])] == ["Keysight DAQ973A multimeter 2"]
-    with pytest.raises(ConfigError, match="--device 'nope' is not a device of this model here"):
-        load(OLDER, ["nope"])
+    result = run_once(["--config", str(OLDER), "--simulate", "--device", "Keysight DAQ973A multimeter 2"])
+    assert result.returncode == 0
+    assert {line["tags"]["device"] for line in parse_lines(result.stdout)} == {"Keysight DAQ973A multimeter 2"}
+    result = run_once(["--config", str(OLDER), "--device", "nope"])
+    assert result.returncode == 2 and "--device 'nope' is not a device read here" in result.stderr
 
 
 def test_averaging_time_becomes_dcv_aperture(tmp_path: Path) -> None:
@@ -194,7 +195,6 @@ BROKEN = [
         "give NPLC or Aperture, not both",
     ),
     ("no channels", [good_device(Channels={})], "[0].Channels", "no channels; a device needs at least one"),
-    ("no daq", [{"Device": "x", "Model": "PurpleAir"}], "(top level)", "no device has a Model this executable reads"),
     (
         "odd key",
         [good_device(Channels={"0.3(CF)": {"DeviceChannel": 101, "Type": "DCV", "Unit": "V"}})],

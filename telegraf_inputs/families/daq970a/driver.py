@@ -21,16 +21,16 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..config import ChannelConfig, DeviceConfig, Node, parse_device
-from .base import DeviceError, DeviceSpec, Driver, Reading, Session, simulate_per_connection
+from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
+from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...keys import Custom, Integer, Number, Text
+from .protocol import ERROR_QUEUE_SIZE, OVERLOAD, channel_list, is_no_error, scpi_number
 
 log = logging.getLogger("telegraf_inputs")
 
-MODELS = ("Keysight DAQ970A", "Keysight DAQ973A")
-OVERLOAD_THRESHOLD = 9.9e37  # the instrument's +/-9.9E+37 overload / open-input reading
 SPECIAL_VALUES = ("AUTO", "MIN", "MAX", "DEF")
 
 
@@ -68,7 +68,6 @@ FUNCTIONS: dict[str, Function] = {
     "FRTD": _temperature("FRTD", type_param="RTDType", type_choices=("85", "91")),
     "THER": _temperature("THER", type_param="ThermistorType", type_choices=("2252", "5000", "10000")),
 }
-CHANNEL_PARAMS = ("Range", "Resolution", "NPLC", "Aperture", "AutoZero", "Unit", "RTDType", "ThermistorType")
 
 
 @dataclass(frozen=True)
@@ -97,11 +96,6 @@ class DaqDevice(DeviceSpec):
     cmd_on_init: tuple[str, ...] = ()
     timeout_ms: int = 10000
     channels: tuple[DaqChannel, ...] = ()
-
-
-def scpi_number(value: float) -> str:
-    """A number as SCPI text: 10 -> '10', 0.1 -> '0.1', 1e-06 -> '1e-06'."""
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
 
 
 def channel_commands(ch: DaqChannel) -> list[str]:
@@ -133,30 +127,84 @@ def channel_commands(ch: DaqChannel) -> list[str]:
     return commands
 
 
-def _range_value(params: Node, key: str) -> str | None:
-    if not params.has(key) or params.value[key] is None:
-        return None
-    value = params.value[key]
-    if isinstance(value, str):
-        return params.text(key, choices=SPECIAL_VALUES)
-    return scpi_number(params.number(key, exclusive_minimum=0))
+def _range_value(node: Node, key: str) -> str:
+    if isinstance(node.value[key], str):
+        return str(node.text(key, choices=SPECIAL_VALUES))
+    return scpi_number(node.number(key, exclusive_minimum=0))
+
+
+def _sensor_type(node: Node, key: str) -> str:
+    raw = node.value[key]
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return scpi_number(raw)
+    return str(node.text(key))
+
+
+def _autozero(node: Node, key: str) -> str:
+    if isinstance(node.value[key], bool):
+        return "ON" if node.value[key] else "OFF"
+    return str(node.text(key, choices=["ON", "OFF", "ONCE"]))
+
+
+def _commands(node: Node, key: str) -> tuple[str, ...]:
+    value = node.value[key]
+    if isinstance(value, list):
+        items = node.child(key)
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise items.error("expected a string (one SCPI command)", index)
+        return tuple(value)
+    text = node.text(key)
+    return (text,) if text.strip() else ()
+
+
+RANGE_SCHEMA = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"enum": list(SPECIAL_VALUES)}]}
+RTD_TYPES, THERMISTOR_TYPES = ("85", "91"), ("2252", "5000", "10000")
+
+DECLARATION = Declaration(
+    measurement="daq970a",
+    device=(
+        Text("Address", "VISA resource, e.g. TCPIP0::host::5025::SOCKET or TCPIP0::host::inst0::INSTR", required=True),
+        Text("VisaLibrary", "pyvisa backend: @py (pyvisa-py) or @ivi (NI/Keysight VISA)", "@py"),
+        Text("VISAIDN", "the expected *IDN? reply; a mismatch is a warning"),
+        Custom("CmdOnInit", "SCPI sent after connecting: one string or a list", (), reader=_commands,
+               json_schema={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+        Integer("Timeout", "VISA timeout in ms; must exceed the scan time", 10000, minimum=1, maximum=3_600_000),
+        Number("AveragingTime", "aperture (s) of DCV channels that set neither NPLC nor Aperture",
+               exclusive_minimum=0, maximum=1),
+    ),
+    channel=(
+        Integer("DeviceChannel", "slot * 100 + channel, e.g. 101", required=True, minimum=101, maximum=399),
+        Text("Type", "the measurement function: " + ", ".join(FUNCTIONS), required=True, choices=tuple(FUNCTIONS)),
+    ),
+    channel_params=(
+        Custom("Range", "a number, or AUTO, MIN, MAX, DEF", reader=_range_value, json_schema=RANGE_SCHEMA),
+        Custom("Resolution", "a number, or AUTO, MIN, MAX, DEF", reader=_range_value, json_schema=RANGE_SCHEMA),
+        Number("NPLC", "integration time in power line cycles", exclusive_minimum=0),
+        Number("Aperture", "integration time in seconds", exclusive_minimum=0, maximum=1),
+        Custom("AutoZero", "true, false, or ON, OFF, ONCE", reader=_autozero,
+               json_schema={"anyOf": [{"type": "boolean"}, {"enum": ["ON", "OFF", "ONCE"]}]}),
+        Text("Unit", "temperature unit", choices=("C", "F", "K")),
+        Custom("RTDType", "RTD alpha: 85 or 91 (default 85)", reader=_sensor_type,
+               json_schema={"enum": [85, 91, *RTD_TYPES]}),
+        Custom("ThermistorType", "thermistor: 2252, 5000 or 10000 ohm (default 10000)", reader=_sensor_type,
+               json_schema={"enum": [2252, 5000, 10000, *THERMISTOR_TYPES]}),
+    ),
+)  # fmt: skip
 
 
 def _parse_channel(ch: ChannelConfig, averaging_time: float | None) -> DaqChannel:
     node = ch.node
-    number = node.integer("DeviceChannel", minimum=101, maximum=399)
+    number: int = ch.values["DeviceChannel"]
     if not 1 <= number % 100 <= 99:
         raise node.error(f"{number} is not a channel number (slot * 100 + channel, e.g. 101)", "DeviceChannel")
-    if ch.type is None:
-        raise node.error(f"required key 'Type' is missing; use one of: {', '.join(FUNCTIONS)}")
-    kind = node.text("Type", choices=list(FUNCTIONS))
+    kind: str = ch.values["Type"]
     fn = FUNCTIONS[kind]
     params = ch.params
-    params.check_keys(CHANNEL_PARAMS)
 
     def refuse(key: str, why: str) -> None:
-        if params.has(key) and params.value[key] is not None:
-            raise params.error(f"{key} is not available for Type {kind!r}: {why}", key)
+        if params[key] is not None:
+            raise params.node.error(f"{key} is not available for Type {kind!r}: {why}", key)
 
     if not fn.ranged:
         refuse("Range", "a temperature channel has no range")
@@ -173,38 +221,28 @@ def _parse_channel(ch: ChannelConfig, averaging_time: float | None) -> DaqChanne
         refuse("RTDType", "only RTD and FRTD channels take an RTD type")
     if fn.type_param != "ThermistorType":
         refuse("ThermistorType", "only THER channels take a thermistor type")
-    nplc = params.number("NPLC", None, exclusive_minimum=0)
-    aperture = params.number("Aperture", None, exclusive_minimum=0, maximum=1)
+    nplc, aperture = params["NPLC"], params["Aperture"]
     if nplc is not None and aperture is not None:
-        raise params.error("give NPLC or Aperture, not both (each sets the integration time)", "Aperture")
+        raise params.node.error("give NPLC or Aperture, not both (each sets the integration time)", "Aperture")
     if kind == "DCV" and nplc is None and aperture is None and averaging_time is not None:
         aperture = averaging_time  # the older logger's device-wide AveragingTime (s)
-    autozero = params.value.get("AutoZero")
-    if isinstance(autozero, bool):
-        autozero_text: str | None = "ON" if autozero else "OFF"
-    else:
-        autozero_text = params.text("AutoZero", None, choices=["ON", "OFF", "ONCE"])
     sensor_type = None
     if fn.type_param is not None:
-        raw = params.value.get(fn.type_param)
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            raw = scpi_number(raw)
-        if raw is None:
-            sensor_type = {"RTDType": "85", "ThermistorType": "10000"}[fn.type_param]
-        elif raw in fn.type_choices:
-            sensor_type = raw
-        else:
-            raise params.error(f"{raw!r} is not allowed; use one of: {', '.join(fn.type_choices)}", fn.type_param)
+        sensor_type = params[fn.type_param] or {"RTDType": "85", "ThermistorType": "10000"}[fn.type_param]
+        if sensor_type not in fn.type_choices:
+            raise params.node.error(
+                f"{sensor_type!r} is not allowed; use one of: {', '.join(fn.type_choices)}", fn.type_param
+            )
     return DaqChannel(
         config=ch,
         number=number,
         type=kind,
-        range=_range_value(params, "Range"),
-        resolution=_range_value(params, "Resolution"),
+        range=params["Range"],
+        resolution=params["Resolution"],
         nplc=nplc,
         aperture=aperture,
-        autozero=autozero_text,
-        unit=params.text("Unit", None, choices=["C", "F", "K"]),
+        autozero=params["AutoZero"],
+        unit=params["Unit"],
         sensor_type=sensor_type,
     )
 
@@ -238,8 +276,8 @@ class DaqSession(Session):
         """Read the instrument's error queue until it reports no error."""
         errors = []
         reply = first if first is not None else self._query("SYST:ERR?", "reading the error queue")
-        for _ in range(25):  # the queue holds 20 at most; never loop forever on a bad reply
-            if reply.startswith(("+0,", "0,")) or reply in ("+0", "0"):
+        for _ in range(ERROR_QUEUE_SIZE + 5):  # never loop forever on a bad reply
+            if is_no_error(reply):
                 break
             errors.append(reply)
             reply = self._query("SYST:ERR?", "reading the error queue")
@@ -300,7 +338,7 @@ class DaqSession(Session):
         channels = self.scan_list.get(device.name, [])
         if not channels:
             raise DeviceError("no channel of this device was accepted by the instrument (see the errors above)")
-        scan = "(@" + ",".join(str(ch.number) for ch in channels) + ")"
+        scan = channel_list([ch.number for ch in channels])
         message = "READ?" if scan == self.current_scan else f"ROUT:SCAN {scan};:READ?"
         self.current_scan = None  # unknown until the reply proves the scan ran
         sent = time.time_ns()
@@ -342,7 +380,7 @@ class DaqSession(Session):
             problem = None
             if math.isnan(value) or math.isinf(value):
                 problem = f"the instrument returned {value}"
-            elif abs(value) >= OVERLOAD_THRESHOLD:
+            elif abs(value) >= OVERLOAD:
                 problem = f"overload or open input ({value:+.2E})"
             readings.append(Reading(ch.config, value, time_ns, problem))
         return readings
@@ -404,31 +442,15 @@ def open_visa(device: DaqDevice) -> Instrument:
 class Daq970aDriver(Driver):
     """Keysight DAQ970A / DAQ973A."""
 
-    name = "daq970a"
-    models = MODELS
+    declaration = DECLARATION
 
     def __init__(self, opener: Callable[[DaqDevice], Instrument] = open_visa) -> None:
         self.opener = opener
 
     def parse(self, node: Node) -> DaqDevice:
-        config: DeviceConfig = parse_device(
-            node,
-            default_measurement="daq970a",
-            extra_device_keys={"VISAIDN", "CmdOnInit", "AveragingTime", "VisaLibrary"},
-            extra_channel_keys={"DeviceChannel"},
-        )
-        config.params.check_keys(())
-        address = node.text("Address")
-        visa_library = node.text("VisaLibrary", "@py")
-        timeout_ms = node.integer("Timeout", 10000, minimum=1, maximum=3_600_000)
-        averaging_time = node.number("AveragingTime", None, exclusive_minimum=0, maximum=1)
-        cmd = node.value.get("CmdOnInit")
-        if isinstance(cmd, list):
-            cmds = tuple(_str_item(node.child("CmdOnInit"), i) for i in range(len(cmd)))
-        else:
-            text = node.text("CmdOnInit", "")
-            cmds = (text,) if text.strip() else ()
-        channels = tuple(_parse_channel(ch, averaging_time) for ch in config.channels)
+        config = parse_device(node, DECLARATION)
+        values = config.values
+        channels = tuple(_parse_channel(ch, values["AveragingTime"]) for ch in config.channels)
         seen: dict[int, str] = {}
         for ch in channels:
             if ch.number in seen:
@@ -436,33 +458,38 @@ class Daq970aDriver(Driver):
                     f"DeviceChannel {ch.number} is already used by channel {seen[ch.number]!r}", "DeviceChannel"
                 )
             seen[ch.number] = ch.config.key
-        deadline = node.number("Deadline", None, exclusive_minimum=0)
+        address, visa_library, timeout_ms = values["Address"], values["VisaLibrary"], values["Timeout"]
+        deadline = values["Deadline"]
         return DaqDevice(
             config=config,
             connection=f"{visa_library}|{address}",
             deadline_s=float(deadline) if deadline is not None else 2 * timeout_ms / 1000 + 1,
             address=address,
             visa_library=visa_library,
-            visa_idn=node.text("VISAIDN", None),
-            cmd_on_init=cmds,
+            visa_idn=values["VISAIDN"],
+            cmd_on_init=values["CmdOnInit"],
             timeout_ms=timeout_ms,
             channels=channels,
         )
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> None:
+    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
         """Devices sharing one instrument must not configure the same channel."""
         owner: dict[tuple[str, int], DaqDevice] = {}
+        problems = []
         for device in devices:
             assert isinstance(device, DaqDevice)
             for ch in device.channels:
                 key = (device.connection, ch.number)
                 if key in owner and owner[key] is not device:
-                    raise ch.config.node.error(
-                        f"DeviceChannel {ch.number} of {device.address!r} is also configured by device "
-                        f"{owner[key].name!r}; one instrument channel can have one configuration",
-                        "DeviceChannel",
+                    problems.append(
+                        ch.config.node.error(
+                            f"DeviceChannel {ch.number} of {device.address!r} is also configured by device "
+                            f"{owner[key].name!r}; one instrument channel can have one configuration",
+                            "DeviceChannel",
+                        )
                     )
-                owner[key] = device
+                owner.setdefault(key, device)
+        return problems
 
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         daq_devices = [d for d in devices if isinstance(d, DaqDevice)]
@@ -475,22 +502,5 @@ class Daq970aDriver(Driver):
             raise
         return session
 
-    def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
-        from ..sim.daq970a import Daq970aSimulator
 
-        def start(group: list[DaqDevice]) -> Daq970aSimulator:
-            model = "DAQ973A" if "973" in group[0].config.model else "DAQ970A"
-            return Daq970aSimulator(model=model).start()
-
-        def point(device: DaqDevice, sim: Daq970aSimulator) -> DeviceSpec:
-            address = sim.address
-            return replace(device, address=address, visa_library="@py", visa_idn=None, connection=f"sim|{address}")
-
-        return simulate_per_connection([d for d in devices if isinstance(d, DaqDevice)], start, point)
-
-
-def _str_item(node: Node, index: int) -> str:
-    value = node.value[index]
-    if not isinstance(value, str):
-        raise node.error("expected a string (one SCPI command)", index)
-    return value
+DRIVER = Daq970aDriver()

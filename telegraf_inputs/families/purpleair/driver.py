@@ -30,33 +30,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, TypeGuard
 
-from ..config import ChannelConfig, Node, parse_device
-from ..lineprotocol import FieldValue
-from .base import DeviceError, DeviceSpec, Driver, Reading, Session
-
-DEFAULT_BASE_URL = "https://api.purpleair.com/v1"
-DEFAULT_FIELD = "0.3_um_count"  # what the older logger read
-
-# -- fields ----------------------------------------------------------------------------------------
-_COUNTS = ("0.3_um_count", "0.5_um_count", "1.0_um_count", "2.5_um_count", "5.0_um_count", "10.0_um_count")
-_MASSES = ("pm1.0_atm", "pm2.5_atm", "pm10.0_atm", "pm1.0_cf_1", "pm2.5_cf_1", "pm10.0_cf_1", "pm2.5_alt")
-#: API fields a channel may read directly; A/B variants exist for the laser counter fields
-API_FIELDS = frozenset(
-    [f + s for f in _COUNTS + _MASSES + ("pm2.5", "pm1.0", "pm10.0") for s in ("", "_a", "_b")]
-    + ["humidity", "temperature", "pressure", "voc", "ozone1", "confidence", "channel_flags", "rssi", "uptime"]
+from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
+from ...config import ChannelConfig, Declaration, Node, parse_device
+from ...keys import Integer, Number, Text
+from ...lineprotocol import FieldValue
+from .protocol import (
+    API_FIELDS,
+    API_KEY_HEADER,
+    DEFAULT_BASE_URL,
+    INTEGER_FIELDS,
+    LAN_KEYS,
+    LAN_SINGLE,
+    LAN_TIME_FORMAT,
 )
-INTEGER_FIELDS = frozenset({"confidence", "channel_flags", "rssi", "uptime"})
-#: LAN /json keys of channel A; channel B's end in "_b"; unsuffixed API fields are their mean
-LAN_KEYS = {
-    **{c: "p_" + c.replace(".", "_").replace("_count", "") for c in _COUNTS},
-    "pm1.0_atm": "pm1_0_atm",
-    "pm2.5_atm": "pm2_5_atm",
-    "pm10.0_atm": "pm10_0_atm",
-    "pm1.0_cf_1": "pm1_0_cf_1",
-    "pm2.5_cf_1": "pm2_5_cf_1",
-    "pm10.0_cf_1": "pm10_0_cf_1",
-}
-LAN_SINGLE = {"humidity": "current_humidity", "temperature": "current_temp_f", "pressure": "pressure"}
+
+DEFAULT_FIELD = "0.3_um_count"  # what the older logger read
 
 
 def epa_pm25(cf1: float, rh: float) -> float:
@@ -297,7 +285,7 @@ class PaSession(Session):
                 query["read_key"] = req.read_key
         url = device.base_url.rstrip("/") + path + "?" + urllib.parse.urlencode(query, safe=",")
         try:
-            body = fetch_json(url, {"X-API-Key": device.api_key}, device.timeout_s, what)
+            body = fetch_json(url, {API_KEY_HEADER: device.api_key}, device.timeout_s, what)
         except RequestFailed as exc:
             if exc.status == 429:
                 # wait what the server asks for, at least a minute, doubling while it persists (max 1 h)
@@ -396,7 +384,7 @@ def lan_row(body: Mapping[str, Any]) -> dict[str, Any]:
     stamp = body.get("DateTime")
     if isinstance(stamp, str):
         try:
-            row["last_seen"] = datetime.strptime(stamp, "%Y/%m/%dT%H:%M:%Sz").replace(tzinfo=timezone.utc).timestamp()
+            row["last_seen"] = datetime.strptime(stamp, LAN_TIME_FORMAT).replace(tzinfo=timezone.utc).timestamp()
         except ValueError:
             pass
     return row
@@ -408,27 +396,39 @@ def _on_lan(field: str) -> bool:
 
 
 # -- the driver ------------------------------------------------------------------------------------
+DECLARATION = Declaration(
+    measurement="purpleair",
+    device=(
+        Text("Address", "a sensor on the LAN (host or http://host): read its /json, no key needed; "
+             "empty: the cloud API"),
+        Text("PurpleAirAPIKey", "the cloud API's read key, e.g. ${PURPLEAIR_API_KEY}", secret=True),
+        Number("Timeout", "seconds to wait for each HTTP reply", 10, exclusive_minimum=0, maximum=600),
+    ),
+    device_params=(
+        Text("BaseURL", "the API's base URL", DEFAULT_BASE_URL),
+        Number("MaxAge", "seconds; a sensor not seen for longer is reported stale", 900, exclusive_minimum=0),
+    ),
+    channel=(
+        Text("Type", "an API field (0.3_um_count, pm2.5_atm, humidity, ...) or a derived value: "
+             + ", ".join(DERIVED), DEFAULT_FIELD),
+        Integer("PurpleAirSensorIndex", "the sensor's index on the PurpleAir map (cloud mode)", minimum=0),
+        Text("PurpleAirReadKey", "a private sensor's read key", secret=True),
+    ),
+)  # fmt: skip
+
+
 class PurpleAirDriver(Driver):
-    name = "purpleair"
-    models = ("PurpleAir",)
+    declaration = DECLARATION
 
     def parse(self, node: Node) -> PaDevice:
-        config = parse_device(
-            node,
-            default_measurement="purpleair",
-            extra_device_keys={"PurpleAirAPIKey"},
-            extra_channel_keys={"PurpleAirSensorIndex", "PurpleAirReadKey"},
-        )
-        params = config.params
-        params.check_keys({"BaseURL", "MaxAge"})
-        address = node.text("Address", None)
+        config = parse_device(node, DECLARATION)
+        values, params = config.values, config.params
+        address = values["Address"]
         lan_url = None
         if address is not None and address.strip():
             lan_url = address.strip() if re.match(r"https?://", address.strip()) else f"http://{address.strip()}"
-        api_key = node.text("PurpleAirAPIKey", "")
         channels = []
         for ch in config.channels:
-            ch.params.check_keys(())
             kind = (ch.type or DEFAULT_FIELD).strip()
             if kind not in API_FIELDS and kind not in DERIVED:
                 raise ch.node.error(
@@ -438,25 +438,25 @@ class PurpleAirDriver(Driver):
                 )
             if lan_url is not None and not all(_on_lan(f) for f in PaChannel(ch, 0, None, kind).fields):
                 raise ch.node.error(f"{kind} is not in a sensor's LAN /json (cloud only)", "Type")
-            index = ch.node.integer("PurpleAirSensorIndex", 0 if lan_url else None, minimum=0)
-            if index is None:
+            index = ch.values["PurpleAirSensorIndex"]
+            if index is None and lan_url is None:
                 raise ch.node.error("required key 'PurpleAirSensorIndex' is missing (the sensor's index on the map)")
-            read_key = ch.node.text("PurpleAirReadKey", None)
-            channels.append(PaChannel(ch, index, read_key.strip() or None if read_key else None, kind))
-        timeout_s = float(node.number("Timeout", 10, exclusive_minimum=0, maximum=600))
+            read_key = ch.values["PurpleAirReadKey"]
+            channels.append(PaChannel(ch, index or 0, read_key.strip() or None if read_key else None, kind))
+        timeout_s = float(values["Timeout"])
         device = PaDevice(
             requests=() if lan_url else plan_requests(channels),
             config=config,
             connection=f"purpleair|{lan_url or config.name}",
             deadline_s=0.0,
-            api_key=api_key,
-            base_url=params.text("BaseURL", DEFAULT_BASE_URL),
+            api_key=values["PurpleAirAPIKey"] or "",
+            base_url=params["BaseURL"],
             lan_url=lan_url,
             timeout_s=timeout_s,
-            max_age_s=float(params.number("MaxAge", 900, exclusive_minimum=0)),
+            max_age_s=float(params["MaxAge"]),
             channels=tuple(channels),
         )
-        deadline = node.number("Deadline", None, exclusive_minimum=0)
+        deadline = values["Deadline"]
         requests = 1 if lan_url else len(device.requests)
         return replace(device, deadline_s=float(deadline) if deadline is not None else timeout_s * requests + 1)
 
@@ -470,18 +470,5 @@ class PurpleAirDriver(Driver):
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         return PaSession()
 
-    def simulate(self, devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
-        from ..sim.purpleair import PurpleAirSimulator
 
-        sim = PurpleAirSimulator(api_key="simulated-key").start()
-        out: list[DeviceSpec] = []
-        for device in devices:
-            assert isinstance(device, PaDevice)
-            for ch in device.channels:
-                sim.add_sensor(ch.sensor, read_key=ch.read_key)
-            if device.lan_url is not None:
-                sensor = device.channels[0].sensor
-                out.append(replace(device, lan_url=sim.lan_url(sensor), connection=f"sim|{sim.lan_url(sensor)}"))
-            else:
-                out.append(replace(device, base_url=sim.base_url, api_key="simulated-key"))
-        return out, sim.stop
+DRIVER = PurpleAirDriver()

@@ -20,21 +20,13 @@ import serial
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telegraf_inputs import cli
+from telegraf_inputs.base import DeviceError, Reading
 from telegraf_inputs.config import ConfigError
-from telegraf_inputs.devices.base import DeviceError, Reading
-from telegraf_inputs.devices.smc_hrs import (
-    HrsDevice,
-    SmcHrsDriver,
-    bcc,
-    crc16,
-    modbus_read_request,
-    simple_request,
-    with_crc,
-)
-from telegraf_inputs.sim.smc_hrs import HrsSimulator, simple_data
-
-from .helpers import smc_device
+from telegraf_inputs.families.smc_hrs import FAMILY
+from telegraf_inputs.families.smc_hrs.driver import HrsDevice, SmcHrsDriver
+from telegraf_inputs.families.smc_hrs.protocol import bcc, crc16, modbus_read_request, simple_request, with_crc
+from telegraf_inputs.families.smc_hrs.simulator import HrsSimulator, simple_data
+from tests.helpers import load_devices, run_once, smc_device, write_config
 
 STX, ETX, ACK, NAK = b"\x02", b"\x03", b"\x06", b"\x15"
 
@@ -70,7 +62,7 @@ class ScriptedChiller:
 def load(tmp_path: Path, entries: list[dict]) -> list[HrsDevice]:
     path = tmp_path / "devices.json"
     path.write_text(json.dumps(entries))
-    return cli.load_devices(SmcHrsDriver(), path, None)  # type: ignore[return-value]
+    return load_devices("smc_hrs", path, None)  # type: ignore[return-value]
 
 
 def converse(tmp_path: Path, entry: dict, script: list[tuple[bytes, bytes]]) -> tuple[list[Reading], list[bytes]]:
@@ -119,7 +111,7 @@ def test_a_frame_followed_by_its_checks_xors_and_crcs_to_zero(frame: bytes) -> N
 
 @given(st.integers(min_value=-9999, max_value=99999))
 def test_five_character_data_round_trips_through_the_driver(tenths: int) -> None:
-    from telegraf_inputs.devices.smc_hrs import parse_simple_reply
+    from telegraf_inputs.families.smc_hrs.driver import parse_simple_reply
 
     data = simple_data(tenths)
     assert len(data) == 5
@@ -350,7 +342,7 @@ def test_simulator_accepts_a_set_point_write_and_rejects_one_out_of_range() -> N
     [
         ({"Channels": {"P": {"Type": "PRESSURE"}}}, "[0].Channels.P.Type", "read over MODBUS only"),
         ({"Channels": {"X": {"Type": "PV2"}}}, "[0].Channels.X.Type", "unknown Type 'PV2'"),
-        ({"Channels": {"X": {}}}, "[0].Channels.X", "missing key 'Type'"),
+        ({"Channels": {"X": {}}}, "[0].Channels.X", "required key 'Type' is missing (what to read: PV1, SV1"),
         (
             {"Channels": {"F": {"Type": "FLOW"}}, "DeviceSpecificParams": {"Protocol": "modbus"}},
             "[0].Channels.F.Type",
@@ -392,7 +384,9 @@ def test_models_of_the_hrs_family_are_read(tmp_path: Path, model: str) -> None:
 
 
 def test_other_models_are_left_to_other_executables(tmp_path: Path) -> None:
-    assert not SmcHrsDriver().handles("SMC HECR002-A5")
-    assert not SmcHrsDriver().handles("Keysight DAQ970A")
-    with pytest.raises(ConfigError, match="no device has a Model this executable reads"):
-        load(tmp_path, [{"Device": "d", "Model": "Keysight DAQ970A"}])
+    assert not FAMILY.handles("SMC HECR002-A5")
+    assert not FAMILY.handles("Keysight DAQ970A")
+    assert load(tmp_path, [{"Device": "d", "Model": "Keysight DAQ970A", "Channels": {}}]) == []
+    result = run_once(["--config", str(write_config(tmp_path, [{"Device": "d", "Model": "Keysight DAQ970A"}]))],
+                      name="telegraf-smc-hrs")  # fmt: skip
+    assert result.returncode == 2 and "no device has a Model read here" in result.stderr

@@ -1,1 +1,0 @@
-"""Device drivers, one module per instrument family."""

@@ -1,0 +1,258 @@
+"""Values read from a devices file, each with its location (file and JSON path).
+
+``Node`` wraps a value with its location and has typed getters whose errors
+name file, JSON path and what is allowed there: every configuration message
+has that one shape.  ``expand_environment`` substitutes ``${NAME}``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .lineprotocol import check_name
+
+
+class ConfigError(Exception):
+    """A problem in a devices.json file, located by file and JSON path."""
+
+    def __init__(self, file: str, path: str, message: str) -> None:
+        super().__init__(f"{file}: {path or '(top level)'}: {message}")
+        self.file = file
+        self.path = path
+        self.message = message
+
+
+class _Object(dict):
+    """A JSON object that remembers keys that appeared twice."""
+
+    duplicates: list[str]
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object()
+    obj.duplicates = []
+    for key, value in pairs:
+        if key in obj:
+            obj.duplicates.append(key)
+        obj[key] = value
+    return obj
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if _PLAIN_KEY.match(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{json.dumps(key)}]"
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+MISSING: Any = object()  # "no default": the key is required
+
+
+@dataclass(frozen=True)
+class Node:
+    """A value in the file together with its location, with typed getters."""
+
+    value: Any
+    path: str
+    file: str
+
+    def error(self, message: str, key: str | int | None = None) -> ConfigError:
+        """Return a ConfigError located at this node (or at its member ``key``)."""
+        return ConfigError(self.file, self.path if key is None else _join(self.path, key), message)
+
+    def child(self, key: str | int) -> Node:
+        """Return the member ``key`` (which must exist) as a Node."""
+        return Node(self.value[key], _join(self.path, key), self.file)
+
+    def check_name(self, text: str, what: str, key: str | int | None = None, specials: str = ",= ") -> None:
+        """Raise (at this node, or its member ``key``) unless ``text`` is a name line protocol can carry."""
+        try:
+            check_name(text, what, specials)
+        except ValueError as exc:
+            raise self.error(str(exc), key) from None
+
+    def has(self, key: str) -> bool:
+        """True if this object has member ``key``."""
+        return key in self.value
+
+    # -- shape checks --------------------------------------------------------
+    def expect_object(self) -> Node:
+        """Raise unless this node is a JSON object without duplicate keys."""
+        if not isinstance(self.value, dict):
+            raise self.error(f"expected an object, found {type_name(self.value)}")
+        duplicates = getattr(self.value, "duplicates", [])
+        if duplicates:
+            raise self.error(f"key {duplicates[0]!r} appears more than once", duplicates[0])
+        return self
+
+    def check_keys(self, allowed: Iterable[str]) -> None:
+        """Raise on a key that is not allowed; keys starting with '_' are comments."""
+        allowed = sorted(set(allowed))
+        for key in self.value:
+            if key in allowed or key.startswith("_"):
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise self.error(f"unknown key {key!r}; {hint}allowed here: {', '.join(allowed)}", key)
+
+    def items(self) -> list[tuple[str, Node]]:
+        """The members of an object, as (key, Node) pairs in file order."""
+        return [(key, self.child(key)) for key in self.value]
+
+    # -- typed getters -------------------------------------------------------
+    def _get(self, key: str, default: Any) -> Any:
+        if key not in self.value or self.value[key] is None and default is not MISSING:
+            if default is MISSING:
+                raise self.error(f"required key {key!r} is missing")
+            return default
+        return self.value[key]
+
+    def text(self, key: str, default: Any = MISSING, *, choices: Iterable[str] | None = None) -> Any:
+        """A string member; with ``choices``, one of them (case-insensitive, canonical case returned)."""
+        value = self._get(key, default)
+        if value is default and default is not MISSING:
+            return value
+        if not isinstance(value, str):
+            raise self.error(f"expected a string, found {type_name(value)}", key)
+        if choices is not None:
+            options = list(choices)
+            for option in options:
+                if value.upper() == option.upper():
+                    return option
+            raise self.error(f"{value!r} is not allowed; use one of: {', '.join(options)}", key)
+        return value
+
+    def number(
+        self,
+        key: str,
+        default: Any = MISSING,
+        *,
+        minimum: float | None = None,
+        exclusive_minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> Any:
+        """A finite number member (int or float), optionally bounded."""
+        value = self._get(key, default)
+        if value is default and default is not MISSING:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(f"expected a number, found {type_name(value)}", key)
+        if not math.isfinite(value):
+            raise self.error("expected a finite number", key)
+        if minimum is not None and value < minimum:
+            raise self.error(f"{value} is below the minimum {minimum}", key)
+        if exclusive_minimum is not None and value <= exclusive_minimum:
+            raise self.error(f"{value} must be greater than {exclusive_minimum}", key)
+        if maximum is not None and value > maximum:
+            raise self.error(f"{value} is above the maximum {maximum}", key)
+        return value
+
+    def integer(
+        self, key: str, default: Any = MISSING, *, minimum: int | None = None, maximum: int | None = None
+    ) -> Any:
+        """An integer member; a string of digits is accepted (older files use them)."""
+        value = self._get(key, default)
+        if value is default and default is not MISSING:
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"expected a whole number, found {type_name(value)}", key)
+        if minimum is not None and value < minimum or maximum is not None and value > maximum:
+            raise self.error(f"{value} is outside the allowed range {minimum}..{maximum}", key)
+        return value
+
+    def boolean(self, key: str, default: Any = MISSING) -> Any:
+        """A boolean member."""
+        value = self._get(key, default)
+        if value is default and default is not MISSING:
+            return value
+        if not isinstance(value, bool):
+            raise self.error(f"expected true or false, found {type_name(value)}", key)
+        return value
+
+    def object(self, key: str, default: Any = MISSING) -> Node:
+        """An object member, as a Node (``default`` is used when missing, e.g. {})."""
+        if key not in self.value or self.value[key] is None:
+            if default is MISSING:
+                raise self.error(f"required key {key!r} is missing")
+            return Node(default, _join(self.path, key), self.file)
+        return self.child(key).expect_object()
+
+
+# -- environment variables ---------------------------------------------------
+_ENV_REF = re.compile(r"\$\{([^}]*)\}")
+
+
+def expand_environment(
+    node: Node, environ: Mapping[str, str], stand_in: Callable[[str, Node], str | None] | None = None
+) -> Any:
+    """Return the JSON tree with ``${NAME}`` in every string replaced from ``environ``.
+
+    An unset variable is an error, unless ``stand_in(NAME, node)`` gives a value to use instead.
+    """
+    value = node.value
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise node.error(f"${{{name}}} is not a valid environment variable reference")
+            if name in environ:
+                return environ[name]
+            if stand_in is not None and (replacement := stand_in(name, node)) is not None:
+                return replacement
+            raise node.error(f"environment variable {name} is not set (referenced as ${{{name}}})")
+
+        return _ENV_REF.sub(substitute, value)
+    if isinstance(value, list):
+        return [expand_environment(node.child(i), environ, stand_in) for i in range(len(value))]
+    if isinstance(value, dict):
+        out = _object_pairs([(k, expand_environment(node.child(k), environ, stand_in)) for k in value])
+        out.duplicates = list(getattr(value, "duplicates", []))
+        return out
+    return value
+
+
+def read_json(file: str | os.PathLike[str]) -> Node:
+    """Read a JSON file into a Node, turning syntax errors into ConfigError."""
+    name = str(file)
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(name, "", f"cannot read the file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(name, "", f"not UTF-8 text: {exc}") from None
+    try:
+        value = json.loads(text, object_pairs_hook=_object_pairs)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(name, "", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    return Node(value, "", name)

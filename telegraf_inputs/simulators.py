@@ -1,0 +1,44 @@
+"""What every family's simulator shares: standalone running, one simulator per connection."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+from .base import DeviceSpec, by_connection
+
+
+def run_standalone(banner: str, stop: Callable[[], None]) -> int:
+    """Print where the simulator is, serve until Ctrl-C or SIGTERM-as-KeyboardInterrupt, then stop it."""
+    print(banner, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    stop()
+    return 0
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+D = TypeVar("D", bound=DeviceSpec)
+S = TypeVar("S", bound=Stoppable)
+
+
+def simulate_per_connection(
+    devices: Sequence[D], start: Callable[[list[D]], S], point: Callable[[D, S], DeviceSpec]
+) -> tuple[list[DeviceSpec], Callable[[], None]]:
+    """Start one simulator per connection (``start`` gets the devices sharing it), point each device at its own.
+
+    Returns the re-pointed devices and a function that stops every simulator.
+    """
+    sims = {connection: start(group) for connection, group in by_connection(devices).items()}
+
+    def stop() -> None:
+        for sim in sims.values():
+            sim.stop()
+
+    return [point(device, sims[device.connection]) for device in devices], stop
