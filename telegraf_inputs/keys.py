@@ -91,7 +91,12 @@ class Text(Key):
 
     def fragment(self) -> Schema:
         if self.choices is not None:
-            return {"anyOf": [{"enum": list(self.choices)}, {"pattern": case_insensitive_pattern(self.choices)}]}
+            return {
+                "anyOf": [
+                    {"enum": list(self.choices)},
+                    {"type": "string", "pattern": case_insensitive_pattern(self.choices)},
+                ]
+            }
         out: Schema = {"type": "string"}
         if self.non_empty:
             out["pattern"] = "\\S"

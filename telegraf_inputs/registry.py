@@ -132,7 +132,7 @@ class Lab:
     def warn_unsupported(self) -> None:
         """One W! line per device whose Model no family reads."""
         for entry, close in self.unsupported:
-            hint = f"; did you mean {close!r}?" if close else ""
+            hint = f" (did you mean {close!r}?)" if close else ""
             log.warning(
                 "%s: %s: device %r has Model %r, which no installed family reads%s; skipped "
                 "(telegraf-lab models lists the supported ones)",
@@ -187,7 +187,13 @@ def load(
     lab.groups = [by_family[f.name] for f in chosen_families if f.name in by_family]
     for group in lab.groups:
         lab.problems += group.driver.check_all(group.devices)
+    lab.problems.sort(key=_entry_index)  # in file order
     return lab
+
+
+def _entry_index(problem: ConfigError) -> int:
+    match = re.match(r"\[(\d+)\]", problem.path)
+    return int(match.group(1)) if match else -1
 
 
 def _parse(family: Family, driver: Driver, node: Node) -> tuple[Family, Driver, DeviceSpec]:

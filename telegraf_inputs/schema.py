@@ -19,7 +19,10 @@ def _model_condition(family: registry.Family) -> dict[str, Any]:
     patterns = [case_insensitive_pattern(family.models, loose_spaces=True)]
     if family.model_pattern is not None:
         patterns.append("^(?:" + family.model_pattern + ")$")
-    return {"properties": {"Model": {"anyOf": [{"pattern": p} for p in patterns]}}, "required": ["Model"]}
+    return {
+        "properties": {"Model": {"type": "string", "anyOf": [{"pattern": p} for p in patterns]}},
+        "required": ["Model"],
+    }
 
 
 def build_schema() -> dict[str, Any]:
@@ -37,7 +40,7 @@ def build_schema() -> dict[str, Any]:
             "required": ["Type", "Coefficients"],
             "propertyNames": {"anyOf": [{"pattern": "^_"}, {"enum": ["Type", "Coefficients"]}]},
             "properties": {
-                "Type": {"anyOf": [{"const": "polynomial"}, {"pattern": case_insensitive_pattern(["polynomial"])}]},
+                "Type": {"type": "string", "pattern": case_insensitive_pattern(["polynomial"])},
                 "Coefficients": {
                     "type": "object",
                     "description": "exponent (0 ... 20) -> coefficient",
