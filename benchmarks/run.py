@@ -46,7 +46,7 @@ from line_protocol_parser import parse_line
 HERE = Path(__file__).resolve().parent
 TOKEN = "bench-token"
 API_KEY = "bench-key"
-DAQ, SMC, PA = "telegraf-daq970a", "telegraf-smc-hrs", "telegraf-purpleair"
+DAQ, SMC, PA, LAB = "telegraf-daq970a", "telegraf-smc-hrs", "telegraf-purpleair", "telegraf-lab"
 SLOTS_OF_40 = {"1": "DAQM908A", "2": "DAQM908A", "3": "DAQM908A"}
 CHANNELS_120 = [*range(101, 141), *range(201, 241), *range(301, 341)]
 
@@ -146,8 +146,9 @@ class Execd:
     """An executable in execd mode, triggered and read as Telegraf does it."""
 
     def __init__(self, name: str, config: str, *extra: str) -> None:
+        subcommand = ["run"] if name == LAB else []  # telegraf-lab run; the per-family commands have no subcommand
         self.proc = subprocess.Popen(
-            [executable(name), "--config", config, *extra],
+            [executable(name), *subcommand, "--config", config, *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -496,11 +497,12 @@ def _multi_gather(exes: list[tuple[Execd, int]]) -> tuple[float, float]:
 # --------------------------------------------------------------------------- 4 and 5. execd vs --once, start-up
 
 
-def spawn_once(config: str) -> tuple[float, float, int]:
+def spawn_once(config: str, name: str = DAQ) -> tuple[float, float, int]:
     """Run ``--once``; (wall, CPU of the child, lines printed)."""
+    command = [executable(name), *(["run"] if name == LAB else []), "--config", config, "--once"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    run = subprocess.run([executable(DAQ), "--config", config, "--once"], capture_output=True, stdin=subprocess.DEVNULL)
+    run = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if run.returncode != 0:
@@ -631,6 +633,114 @@ def bench_long_run(rig: Rig, gathers: int, checks: Checks) -> Table:
     footprint.check(checks, "long run", gathers)
     checks.add("long run: exit 0 when stdin closes", code == 0, f"exit status {code}")
     return table
+
+
+# --------------------------------------------------------------------------- 7. one process for the lab
+
+
+def bench_one_process(
+    rig: Rig, latency: float, gathers: int, spawns: int, checks: Checks, judge_time: bool
+) -> tuple[Table, Table]:
+    """``telegraf-lab run`` for a lab of every family against one process per family, side by side."""
+    daq = rig("daq", name="lab-daq", scan_s=latency)
+    simple = rig("smc", name="lab-smc-simple", baudrate=19200)["path"]
+    modbus = rig("smc", name="lab-smc-modbus", baudrate=19200, protocol="modbus")["path"]
+    cloud = rig("purpleair", name="lab-pa", api_key=API_KEY, sensors=[1001, 1002])
+    line = {"SerialConnectionParams": {"baudrate": 19200, "bytesize": 8, "stopbits": 2, "parity": "N"}}
+    by_family = {
+        DAQ: [daq_entry("daq", daq["address"], range(101, 121))],
+        SMC: [
+            smc_entry("chiller-simple", simple, ["PV1", "SV1"], **line),
+            smc_entry("chiller-modbus", modbus, ["PV1", "PRESSURE", "STATUS"], protocol="modbus", **line),
+        ],
+        PA: [
+            pa_entry(
+                "air",
+                {"a": (1001, "pm2.5_atm"), "b": (1001, "humidity"), "c": (1002, "pm2.5_atm")},
+                DeviceSpecificParams={"BaseURL": cloud["base_url"]},
+            )
+        ],
+    }
+    config = write_config([e for entries in by_family.values() for e in entries])
+    counts = {name: sum(len(e["Channels"]) for e in entries) for name, entries in by_family.items()}
+    processes = {LAB: Execd(LAB, config)} | {name: Execd(name, config) for name in by_family}
+    want = {LAB: sum(counts.values()), **counts}
+    rss: dict[str, list[int]] = {name: [] for name in processes}
+    cpu: dict[str, list[float]] = {name: [] for name in processes}
+    try:
+        for i in range(gathers):  # in turn, so that every process sees the same machine
+            for name, exe in processes.items():
+                g = exe.gather(lines_at_least(want[name]))
+                if i >= gathers // 5:  # after warming up
+                    cpu[name].append(g.cpu_s)
+                    if i % 5 == 0 or i == gathers - 1:
+                        rss[name].append(status_kib(exe.pid, "VmRSS"))
+        hwm = {name: status_kib(exe.pid, "VmHWM") for name, exe in processes.items()}
+    finally:
+        codes = {name: exe.close() for name, exe in processes.items()}
+    table_a = Table(
+        f"7a. One `telegraf-lab` process for the lab against one process per family: {gathers} gathers",
+        ["process", "devices", "lines/gather", "RSS median KiB", "peak RSS KiB", "CPU/gather median ms"],
+    )
+    for name in by_family:
+        table_a.rows.append(
+            [
+                f"`{name}`",
+                str(len(by_family[name])),
+                str(counts[name]),
+                f"{median(rss[name]):.0f}",
+                str(hwm[name]),
+                ms(median(cpu[name])),
+            ]
+        )
+    three_rss = sum(median(rss[name]) for name in by_family)
+    three_cpu = sum(median(cpu[name]) for name in by_family)
+    table_a.rows.append(
+        [
+            "the three side by side",
+            str(sum(len(e) for e in by_family.values())),
+            str(want[LAB]),
+            f"{three_rss:.0f}",
+            str(sum(hwm[name] for name in by_family)),
+            ms(three_cpu),
+        ]
+    )
+    table_a.rows.append(
+        ["`telegraf-lab run` (all three)", str(len(json.loads(Path(config).read_text()))), str(want[LAB]),
+         f"{median(rss[LAB]):.0f}", str(hwm[LAB]), ms(median(cpu[LAB]))]
+    )  # fmt: skip
+    ratio = median(rss[LAB]) / three_rss
+    peak_ratio = hwm[LAB] / sum(hwm[n] for n in by_family)
+    table_a.rows.append(
+        ["ratio one / three", "", "", f"{ratio:.2f}", f"{peak_ratio:.2f}", f"{median(cpu[LAB]) / three_cpu:.2f}"]
+    )
+    checks.add(
+        "one process: RSS of telegraf-lab ≤ 60 % of the three per-family processes", ratio <= 0.60, f"{ratio:.2f}"
+    )
+    checks.add("one process: every process exits 0 when stdin closes", set(codes.values()) == {0}, str(codes))
+
+    one_daq = write_config(by_family[DAQ])
+    walls: dict[str, list[float]] = {LAB: [], DAQ: []}
+    for _ in range(spawns):  # alternate, so that both see the same machine
+        for name in walls:
+            wall, _, lines = spawn_once(one_daq, name)
+            assert lines == 20
+            walls[name].append(wall)
+    table_b = Table(
+        f"7b. Start-up: `--once` on one DAQ970A (20 channels, L = {latency * 1e3:g} ms), {spawns} runs each, in turn",
+        ["command", "wall median ms", "p99 ms"],
+    )
+    table_b.rows.append(["`telegraf-lab run --once`", ms(median(walls[LAB])), ms(p99(walls[LAB]))])
+    table_b.rows.append(["`telegraf-daq970a --once`", ms(median(walls[DAQ])), ms(p99(walls[DAQ]))])
+    start_ratio = median(walls[LAB]) / median(walls[DAQ])
+    table_b.rows.append(["ratio", f"{start_ratio:.2f}", ""])
+    if judge_time:  # a few runs of a --quick smoke run say nothing about time
+        checks.add(
+            "one process: telegraf-lab --once start-up within 10 % of telegraf-daq970a --once",
+            start_ratio <= 1.10,
+            f"{start_ratio:.2f}",
+        )
+    return table_a, table_b
 
 
 # --------------------------------------------------------------------------- 6. the soak
@@ -933,7 +1043,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="the simulated DAQ's latency L in s (0.02)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the soak's fault schedule")
     parser.add_argument("--write-readme", action="store_true", help="put the results into benchmarks/README.md")
-    parser.add_argument("--only", nargs="*", help="run these parts only (1 2 3 4 5 6)")
+    parser.add_argument("--only", nargs="*", help="run these parts only (1 2 3 4 5 6 7)")
     args = parser.parse_args(argv)
     quick = args.quick
     n = {
@@ -943,8 +1053,10 @@ def main(argv: list[str] | None = None) -> int:
         "spawns": 3 if quick else 20,
         "long": 300 if quick else 10_000,
         "soak": 300 if quick else 10_000,
+        "lab": 30 if quick else 300,
+        "lab_spawns": 3 if quick else 20,
     }
-    parts = set(args.only or "123456")
+    parts = set(args.only or "1234567")
     command = "python benchmarks/run.py" + (" --quick" if quick else "")
     header = f"Run on {datetime.date.today()} with `{command}` on: {machine()}.\n"
     print(header)
@@ -971,6 +1083,9 @@ def main(argv: list[str] | None = None) -> int:
             show(bench_long_run(rig, n["long"], checks))
         if "6" in parts:
             show(bench_soak(rig, n["soak"], args.seed, checks))
+        if "7" in parts:
+            for table in bench_one_process(rig, args.latency, n["lab"], n["lab_spawns"], checks, not quick):
+                show(table)
     finally:
         rig.stop()
     summary = [f"### Checks ({time.monotonic() - started:.0f} s in all)", ""]

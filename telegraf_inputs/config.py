@@ -184,39 +184,59 @@ DEVICE_KEYS = Keys(
 )
 
 
-@dataclass(frozen=True)
+class ChannelsKey(Key):
+    """``Channels``: channel id -> a channel object of the family's channel keys (parsed by ``parse_device``)."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, name: str, doc: str, *, keys: Keys) -> None:
+        super().__init__(name, doc, required=True)
+        self.keys = keys
+
+    def read(self, node: Node) -> Node:
+        return node.object(self.name)
+
+    def fragment(self) -> dict[str, Any]:
+        return {"type": "object", "minProperties": 1, "additionalProperties": self.keys.schema()}
+
+
 class Declaration:
     """A family's configuration keys, added to (or replacing) the shared ones."""
 
-    measurement: str  # the default measurement
-    device: tuple[Key, ...] = ()
-    device_params: tuple[Key, ...] = ()
-    channel: tuple[Key, ...] = ()
-    channel_params: tuple[Key, ...] = ()
-    channels_required: bool = True
+    def __init__(
+        self,
+        measurement: str,
+        *,
+        device: tuple[Key, ...] = (),
+        device_params: tuple[Key, ...] = (),
+        channel: tuple[Key, ...] = (),
+        channel_params: tuple[Key, ...] = (),
+    ) -> None:
+        self.measurement = measurement  # the default measurement
+        self.device = device
+        self.device_params = device_params
+        self.channel = channel
+        self.channel_params = channel_params
+        self._channel_keys: Keys | None = None
+        self._device_keys: Keys | None = None
 
     def channel_keys(self) -> Keys:
-        return CHANNEL_KEYS.with_keys(
-            *self.channel, Section("DeviceSpecificParams", "settings of this channel", keys=Keys(*self.channel_params))
-        )
+        """The keys of this family's channels: the shared ones and its own."""
+        if self._channel_keys is None:
+            params = Section("DeviceSpecificParams", "settings of this channel", keys=Keys(*self.channel_params))
+            self._channel_keys = CHANNEL_KEYS.with_keys(*self.channel, params)
+        return self._channel_keys
 
     def device_keys(self) -> Keys:
-        return DEVICE_KEYS.with_keys(
-            measurement(self.measurement),
-            *self.device,
-            Section("DeviceSpecificParams", "settings of this device", keys=Keys(*self.device_params)),
-            Custom(
-                "Channels",
-                "what to read: channel id -> channel settings",
-                required=self.channels_required,
-                reader=lambda node, key: node.object(key),
-                json_schema={
-                    "type": "object",
-                    "minProperties": 1,
-                    "additionalProperties": self.channel_keys().schema(),
-                },
-            ),
-        )
+        """The keys of this family's device entries: the shared ones and its own."""
+        if self._device_keys is None:
+            self._device_keys = DEVICE_KEYS.with_keys(
+                measurement(self.measurement),
+                *self.device,
+                Section("DeviceSpecificParams", "settings of this device", keys=Keys(*self.device_params)),
+                ChannelsKey("Channels", "what to read: channel id -> channel settings", keys=self.channel_keys()),
+            )
+        return self._device_keys
 
 
 def parse_channel(key: str, node: Node, keys: Keys) -> ChannelConfig:
@@ -265,13 +285,15 @@ def parse_device(node: Node, declaration: Declaration) -> DeviceConfig:
 
 
 # -- the file -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
 class Entry:
     """One device entry of a file: its node, name and Model."""
 
-    node: Node
-    name: str
-    model: str
+    __slots__ = ("node", "name", "model")
+
+    def __init__(self, node: Node, name: str, model: str) -> None:
+        self.node = node
+        self.name = name
+        self.model = model
 
 
 def entries(file: str | os.PathLike[str]) -> tuple[list[Entry], list[ConfigError]]:

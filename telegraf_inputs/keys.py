@@ -13,7 +13,6 @@ family's code.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from .nodes import MISSING, Node
@@ -45,15 +44,27 @@ def case_insensitive_pattern(options: Iterable[str], *, loose_spaces: bool = Fal
 SPECIALS = set(".^$*+?()[]{}|\\/")  # escaped in a pattern; others (-, space) may not be, in ECMA-262 unicode mode
 
 
-@dataclass(frozen=True)
 class Key:
-    """One key of an object in the devices file."""
+    """One key of an object in the devices file.
 
-    name: str
-    doc: str = ""
-    default: Any = None  # the value when absent (None: no value)
-    required: bool = False
-    secret: bool = False  # never logged; a placeholder may stand in for it with --simulate
+    Plain classes, not dataclasses: a family declares dozens of keys, and these
+    classes are built at every start-up (``--once`` by hand), where a dataclass
+    costs half a millisecond each to create.
+    """
+
+    __slots__ = ("name", "doc", "default", "required", "secret")
+
+    def __init__(
+        self, name: str, doc: str = "", default: Any = None, *, required: bool = False, secret: bool = False
+    ) -> None:
+        self.name = name
+        self.doc = doc
+        self.default = default  # the value when absent (None: no value)
+        self.required = required
+        self.secret = secret  # never logged; a placeholder may stand in for it with --simulate
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
 
     def read(self, node: Node) -> Any:
         """The checked value of this key in ``node`` (an object), or its default."""
@@ -76,12 +87,24 @@ class Key:
         return out
 
 
-@dataclass(frozen=True)
 class Text(Key):
     """A string; with ``choices``, one of them in any letter case (the canonical one is returned)."""
 
-    choices: tuple[str, ...] | None = None
-    non_empty: bool = False
+    __slots__ = ("choices", "non_empty")
+
+    def __init__(
+        self,
+        name: str,
+        doc: str = "",
+        default: Any = None,
+        *,
+        choices: tuple[str, ...] | None = None,
+        non_empty: bool = False,
+        **flags: Any,
+    ) -> None:
+        super().__init__(name, doc, default, **flags)
+        self.choices = choices
+        self.non_empty = non_empty
 
     def read(self, node: Node) -> Any:
         value = node.text(self.name, self._default, choices=self.choices)
@@ -103,39 +126,58 @@ class Text(Key):
         return out
 
 
-@dataclass(frozen=True)
 class Number(Key):
     """A finite number, optionally bounded."""
 
-    minimum: float | None = None
-    exclusive_minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[float, ...] | None = None
+    __slots__ = ("minimum", "exclusive_minimum", "maximum")
+
+    def __init__(
+        self,
+        name: str,
+        doc: str = "",
+        default: Any = None,
+        *,
+        minimum: float | None = None,
+        exclusive_minimum: float | None = None,
+        maximum: float | None = None,
+        **flags: Any,
+    ) -> None:
+        super().__init__(name, doc, default, **flags)
+        self.minimum = minimum
+        self.exclusive_minimum = exclusive_minimum
+        self.maximum = maximum
 
     def read(self, node: Node) -> Any:
-        value = node.number(
+        return node.number(
             self.name,
             self._default,
             minimum=self.minimum,
             exclusive_minimum=self.exclusive_minimum,
             maximum=self.maximum,
         )
-        if self.choices is not None and value is not None and value not in self.choices:
-            raise node.error(f"{value!r} is not allowed; use one of: {', '.join(map(str, self.choices))}", self.name)
-        return value
 
     def fragment(self) -> Schema:
-        if self.choices is not None:
-            return {"enum": list(self.choices)}
         return _bounds({"type": "number"}, self.minimum, self.exclusive_minimum, self.maximum)
 
 
-@dataclass(frozen=True)
 class Integer(Key):
     """A whole number; a string of digits is accepted, as older files have them."""
 
-    minimum: int | None = None
-    maximum: int | None = None
+    __slots__ = ("minimum", "maximum")
+
+    def __init__(
+        self,
+        name: str,
+        doc: str = "",
+        default: Any = None,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        **flags: Any,
+    ) -> None:
+        super().__init__(name, doc, default, **flags)
+        self.minimum = minimum
+        self.maximum = maximum
 
     def read(self, node: Node) -> Any:
         return node.integer(self.name, self._default, minimum=self.minimum, maximum=self.maximum)
@@ -149,9 +191,10 @@ class Integer(Key):
         }
 
 
-@dataclass(frozen=True)
 class Flag(Key):
     """true or false."""
+
+    __slots__ = ()
 
     def read(self, node: Node) -> Any:
         return node.boolean(self.name, self._default)
@@ -160,39 +203,52 @@ class Flag(Key):
         return {"type": "boolean"}
 
 
-@dataclass(frozen=True)
 class Custom(Key):
     """A value with its own reader; its schema is declared beside the reader."""
 
-    reader: Callable[[Node, str], Any] | None = None
-    json_schema: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("reader", "json_schema")
+
+    def __init__(
+        self,
+        name: str,
+        doc: str = "",
+        default: Any = None,
+        *,
+        reader: Callable[[Node, str], Any],
+        json_schema: Mapping[str, Any],
+        **flags: Any,
+    ) -> None:
+        super().__init__(name, doc, default, **flags)
+        self.reader = reader
+        self.json_schema = json_schema
 
     def read(self, node: Node) -> Any:
         if not node.has(self.name) or node.value[self.name] is None:
             if self.required:
                 raise node.error(f"required key {self.name!r} is missing")
             return self.default
-        assert self.reader is not None
         return self.reader(node, self.name)
 
     def fragment(self) -> Schema:
         return dict(self.json_schema)
 
 
-@dataclass(frozen=True)
 class Section(Key):
     """An object with declared members of its own (SerialConnectionParams, DeviceSpecificParams)."""
 
-    keys: Keys | None = None
+    __slots__ = ("keys",)
+
+    def __init__(self, name: str, doc: str = "", *, keys: Keys | None = None, **flags: Any) -> None:
+        super().__init__(name, doc, **flags)
+        self.keys = keys or Keys()
 
     def read(self, node: Node) -> Any:
         if self.required and not node.has(self.name):
             raise node.error(f"required key {self.name!r} is missing")
-        section = node.object(self.name, {})
-        return (self.keys or Keys()).read(section)
+        return self.keys.read(node.object(self.name, {}))
 
     def fragment(self) -> Schema:
-        return (self.keys or Keys()).schema()
+        return self.keys.schema()
 
 
 class Values(dict[str, Any]):
@@ -232,7 +288,7 @@ class Keys:
         for key in self:
             if key.secret:
                 out.add(key.name)
-            if isinstance(key, Section) and key.keys is not None:
+            if isinstance(key, Section):
                 out |= key.keys.secret_names()
         return out
 

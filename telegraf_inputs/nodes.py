@@ -7,7 +7,6 @@ has that one shape.  ``expand_environment`` substitutes ``${NAME}``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -117,6 +116,8 @@ class Node:
         for key in self.value:
             if key in allowed or key.startswith("_"):
                 continue
+            import difflib  # only when there is a problem to explain
+
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise self.error(f"unknown key {key!r}; {hint}allowed here: {', '.join(allowed)}", key)

@@ -10,14 +10,11 @@ imported only when a file has a device of that family.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import logging
-import pkgutil
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +33,33 @@ def normalise_model(model: str) -> str:
     return " ".join(model.split()).upper()
 
 
-@dataclass(frozen=True)
 class Family:
     """One instrument family: its name, the Model strings it reads, where its code is."""
 
-    name: str  # e.g. "daq970a": the --family value and the telegraf-<name> alias
-    title: str  # e.g. "Keysight DAQ970A / DAQ973A data acquisition"
-    models: tuple[str, ...]  # every Model string it reads, older spellings too
-    model_pattern: str | None = None  # further Model strings: a regex valid in Python and JSON Schema (no flags)
-    pattern_doc: str = ""  # what the pattern accepts, for `telegraf-lab models`
-    driver: str = "driver:DRIVER"  # module:attribute in the family's package, a Driver instance
-    simulate: str = "simulate:simulate"  # module:function starting simulators for --simulate
-    package: str = field(default="", compare=False)  # set when the family is found
+    __slots__ = ("name", "title", "models", "model_pattern", "pattern_doc", "driver", "simulate", "package")
+
+    def __init__(
+        self,
+        name: str,
+        title: str,
+        models: tuple[str, ...],
+        *,
+        model_pattern: str | None = None,
+        pattern_doc: str = "",
+        driver: str = "driver:DRIVER",
+        simulate: str = "simulate:simulate",
+    ) -> None:
+        self.name = name  # e.g. "daq970a": the --family value and the telegraf-<name> alias
+        self.title = title  # e.g. "Keysight DAQ970A / DAQ973A data acquisition system"
+        self.models = models  # every Model string it reads, older spellings too
+        self.model_pattern = model_pattern  # further Model strings: a regex valid in Python and JSON Schema
+        self.pattern_doc = pattern_doc  # what the pattern accepts, for `telegraf-lab models`
+        self.driver = driver  # module:attribute in the family's package, a Driver instance
+        self.simulate = simulate  # module:function starting simulators for --simulate
+        self.package = ""  # set when the family is found
+
+    def __repr__(self) -> str:
+        return f"Family({self.name!r})"
 
     def handles(self, model: str) -> bool:
         """True if this family reads devices of ``model``."""
@@ -78,13 +90,14 @@ def families() -> tuple[Family, ...]:
     from . import families as package
 
     found = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if not info.ispkg:
+    for folder in sorted(Path(package.__path__[0]).iterdir()):
+        if not (folder / "__init__.py").is_file():
             continue
-        name = f"{package.__name__}.{info.name}"
+        name = f"{package.__name__}.{folder.name}"
         family = getattr(importlib.import_module(name), "FAMILY", None)
         if isinstance(family, Family):
-            found.append(Family(**{**family.__dict__, "package": name}))
+            family.package = name
+            found.append(family)
     return tuple(found)
 
 
@@ -101,29 +114,33 @@ def family_of(model: str) -> Family | None:
 
 def close_model(model: str) -> str | None:
     """The supported Model string closest to ``model`` (a typo), if one is close."""
+    import difflib  # only when a Model is not supported
+
     known = {normalise_model(m): m for f in families() for m in f.models}
     match = difflib.get_close_matches(normalise_model(model), list(known), n=1, cutoff=0.6)
     return known[match[0]] if match else None
 
 
 # -- a whole devices file ------------------------------------------------------------------------
-@dataclass
 class Group:
     """The devices of one family in a file, with the family's driver."""
 
-    family: Family
-    driver: Driver
-    devices: list[DeviceSpec]
+    __slots__ = ("family", "driver", "devices")
+
+    def __init__(self, family: Family, driver: Driver, devices: list[DeviceSpec]) -> None:
+        self.family = family
+        self.driver = driver
+        self.devices = devices
 
 
-@dataclass
 class Lab:
     """A devices file as loaded for the selected families."""
 
-    file: str
-    groups: list[Group] = field(default_factory=list)
-    unsupported: list[tuple[config.Entry, str | None]] = field(default_factory=list)  # with a close match
-    problems: list[ConfigError] = field(default_factory=list)
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.groups: list[Group] = []
+        self.unsupported: list[tuple[config.Entry, str | None]] = []  # with the closest supported Model
+        self.problems: list[ConfigError] = []
 
     @property
     def devices(self) -> list[DeviceSpec]:

@@ -13,13 +13,14 @@ def test_quick_benchmark_run_measures_every_part_and_passes_its_checks() -> None
         [sys.executable, "benchmarks/run.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=900
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    for part in ("### 1. ", "### 2. ", "### 3. ", "### 4. ", "### 5a. ", "### 5b. ", "### 6. "):
+    for part in ("### 1. ", "### 2. ", "### 3. ", "### 4. ", "### 5a. ", "### 5b. ", "### 6. ", "### 7a. ", "### 7b. "):
         assert part in run.stdout
     assert "FAIL" not in run.stdout
-    soak = run.stdout.split("### 6. ", 1)[1]
+    soak = run.stdout.split("### 6. ", 1)[1].split("### 7a. ", 1)[0]
     rows = [line.split("|")[1:-1] for line in soak.splitlines() if line.startswith("| telegraf-")]
     assert sorted(r[0].strip() for r in rows) == ["telegraf-daq970a", "telegraf-purpleair", "telegraf-smc-hrs"]
     for name, gathers, faults, lines, invalid, leaked, stale, *_ in rows:
         assert int(gathers) == 300 and int(faults) > 0 and int(lines) > 300, name
         assert int(invalid) == int(leaked) == int(stale) == 0, name
-    assert run.stdout.count("- PASS ") >= 16  # 5 per soaked executable, and the long run's
+    assert run.stdout.count("- PASS ") >= 18  # 5 per soaked executable, the long run's, the one process's
+    assert "- PASS one process: RSS of telegraf-lab ≤ 60 % of the three per-family processes" in run.stdout
