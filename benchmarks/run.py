@@ -170,13 +170,24 @@ class Execd:
     def trigger(self) -> None:
         self.stdin.write(b"\n")
 
-    def collect(self, done: Callable[[list[str]], bool], timeout: float = 60) -> list[str]:
-        """Read complete lines until ``done(lines)``."""
+    def collect(
+        self, done: Callable[[list[str]], bool], timeout: float = 60, strict: bool = True, settle: float = 0.0
+    ) -> list[str]:
+        """Read complete lines until ``done(lines)`` and ``settle`` s have passed; after ``timeout``, an error
+        (or, not strict, what came)."""
         lines: list[str] = []
-        end = time.monotonic() + timeout
-        while not done(lines):
-            ready, _, _ = select.select([self.out], [], [], max(0.0, end - time.monotonic()))
+        start = time.monotonic()
+        end = start + timeout
+        while not done(lines) or time.monotonic() < start + settle:
+            wait = end - time.monotonic()
+            if done(lines):
+                wait = min(wait, start + settle - time.monotonic())
+            ready, _, _ = select.select([self.out], [], [], max(0.0, wait))
             if not ready:
+                if done(lines):
+                    continue  # settled
+                if not strict:
+                    return lines
                 raise RuntimeError(f"no complete batch within {timeout} s; got {lines[-3:]}; stderr {self.stderr[-5:]}")
             data = os.read(self.out, 1 << 20)
             if not data:
@@ -185,12 +196,14 @@ class Execd:
             lines.extend(line.decode() for line in complete)
         return lines
 
-    def gather(self, done: Callable[[list[str]], bool]) -> Gather:
+    def gather(
+        self, done: Callable[[list[str]], bool], timeout: float = 60, strict: bool = True, settle: float = 0.0
+    ) -> Gather:
         cpu = task_cpu_ns(self.pid)
         started_ns = time.time_ns()
         start = time.perf_counter()
         self.trigger()
-        lines = self.collect(done)
+        lines = self.collect(done, timeout, strict, settle)
         wall = time.perf_counter() - start
         return Gather(wall, (task_cpu_ns(self.pid) - cpu) / 1e9, lines, started_ns, time.time_ns())
 
@@ -903,27 +916,61 @@ def soak_one(
     rng = random.Random(seed)
     exe = Execd(exe_name, write_config(entries))
 
+    # Each device's lines come out as soon as it is read, in no fixed order: a gather is complete when
+    # every line that should come has come.  One that does not (a connection failing on its own, or
+    # still reopening) is waited for a bounded time; such a connection is then left out of the faults.
+    expected: Pairs = set()
+
+    def pairs(lines: list[str]) -> Pairs:
+        out = set()
+        for line in lines:
+            tags = dict(t.split("=", 1) for t in line.split(" ", 1)[0].split(",")[1:] if "=" in t)
+            out.add((tags.get("device"), tags.get("ch")))
+        return out
+
     def done(lines: list[str]) -> bool:
-        return bool(lines) and "device=zz-canary" in lines[-1]
+        return expected <= pairs(lines)
+
+    canary = {
+        (e["Device"], ch["tags"]["ch"]) for e in entries if e["Device"] == "zz-canary" for ch in e["Channels"].values()
+    }
+    wait_s = 3 * DEADLINE + 1
 
     # Stamps must fall within their gather; PurpleAir's are the sensor's last_seen, up to minutes old.
     slack_ns = 600 * 10**9 if exe_name == PA else 10**6
     start = time.monotonic()
     try:
+        expected = canary | {p for t in targets for p in t.every()}
         for _ in range(100):  # until every connection is open and read
-            present = {(p["tags"].get("device"), p["tags"].get("ch")) for p in map(parse_line, exe.gather(done).lines)}
+            warm = exe.gather(done, wait_s, strict=False, settle=DEADLINE * 3)
+            previous_start_ns = warm.started_ns
+            present = pairs(warm.lines)
             healthy = {t.sim: t.every() <= present for t in targets}
             if all(healthy.values()):
                 break
         for i in range(gathers):
             injected: dict[str, Pairs] = {}
+            names: dict[str, str] = {}
             for t in targets:
                 if healthy[t.sim]:
                     if rng.random() < rate:
                         name = rng.choice(sorted(t.faults))
                         injected[t.sim] = t.faults[name](rig, t, rng)
+                        names[t.sim] = name
                         result.faults[name] += 1
-            g = exe.gather(done)
+            expected = canary | {p for t in targets if healthy[t.sim] for p in t.every()}
+            expected -= {p for absent in injected.values() for p in absent}
+            # a faulted read must end, or pass its deadline (after which its result is dropped), before the
+            # fault is switched off: the gather lasts that long
+            settle = max((DEADLINE * len(t.devices) + 0.1 for t in targets if t.sim in injected), default=0.0)
+            g = exe.gather(done, wait_s, strict=False, settle=settle)
+            # A connection that came back incomplete may still be reading: it too gets its deadline before the
+            # next trigger, so that no read of an earlier trigger is in flight when a fault is switched on.
+            late = max((DEADLINE * len(t.devices) + 0.1 for t in targets if not t.every() <= pairs(g.lines)),
+                       default=0.0)  # fmt: skip
+            if late > settle:
+                g.lines += exe.collect(lambda lines: True, settle=late - (time.time_ns() - g.started_ns) / 1e9)
+                g.ended_ns = time.time_ns()
             present = set()
             for line in g.lines:
                 result.lines += 1
@@ -934,14 +981,20 @@ def soak_one(
                     continue
                 pair = (parsed["tags"].get("device"), parsed["tags"].get("ch"))
                 present.add(pair)
-                if not g.started_ns - slack_ns <= parsed["time"] <= g.ended_ns:
-                    result.stale.append(f"gather {i}: {line}")
+                # a line comes out when its device has been read: a connection that was left out of the
+                # gather before (failing, reopening) may still deliver that gather's read in this one
+                if not previous_start_ns - slack_ns <= parsed["time"] <= g.ended_ns:
+                    age = (g.started_ns - parsed["time"]) / 1e6
+                    result.stale.append(
+                        f"gather {i} ({age:.0f} ms before its trigger; after {names or 'no fault'}): {line}"
+                    )
             for sim, absent in injected.items():
                 for pair in sorted(absent & present):
-                    result.leaked.append(f"gather {i}: {pair} emitted although its read was spoiled")
+                    result.leaked.append(f"gather {i}: {pair} emitted although its read was spoiled ({names[sim]})")
                 rig("clear", name=sim)
             for t in targets:
                 healthy[t.sim] = t.every() <= present
+            previous_start_ns = g.started_ns
             result.footprint.sample(exe.pid, i, gathers)
             result.gathers += 1
     except Exception as exc:  # a crash or a hang: reported as the soak's failure

@@ -240,11 +240,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if arguments[:1] == ["run"]:
         _run_and_leave(build_parser(), arguments)
     args = build_parser().parse_args(arguments)
-    if args.command == "check":
-        raise SystemExit(check(args.file))
-    if args.command == "models":
-        raise SystemExit(models())
-    raise SystemExit(schema())
+    commands = {"check": lambda: check(args.file), "models": models, "schema": schema}
+    code = commands[args.command]()
+    sys.stdout.flush()
+    runtime.leave(code, hand_over=False)
 
 
 def family_of_command(command: str) -> registry.Family | None:

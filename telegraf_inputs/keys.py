@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from .logs import log, redactor
 from .nodes import MISSING, Node
 
 Schema = dict[str, Any]
@@ -110,7 +111,27 @@ class Text(Key):
         value = node.text(self.name, self._default, choices=self.choices)
         if self.non_empty and isinstance(value, str) and not value.strip():
             raise node.error("must not be empty", self.name)
+        if self.secret and isinstance(value, str):
+            return self._secret(node, value)
         return value
+
+    def _secret(self, node: Node, value: str) -> str:
+        """A secret, registered to be redacted from every log line; its text never goes into a message."""
+        redactor.add(value)
+        stripped = value.strip()
+        if stripped != value:  # an env file with CRLF line ends, a secret file ending in a newline
+            log.warning(
+                "%s: %s: white space (a line end?) around the value removed; the value is not shown",
+                node.file,
+                f"{node.path}.{self.name}" if node.path else self.name,
+            )
+        if any(not 32 < ord(c) < 127 for c in stripped):
+            raise node.error(
+                "contains a character that an HTTP header cannot carry (a control character, a space or "
+                "non-ASCII); the value is not shown",
+                self.name,
+            )
+        return stripped
 
     def fragment(self) -> Schema:
         if self.choices is not None:

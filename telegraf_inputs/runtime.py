@@ -1,66 +1,41 @@
-"""The execd loop: triggers, concurrent device reads with deadlines, output.
+"""The execd loop: triggers, one worker per connection, deadlines, output that never blocks a read.
 
 One worker thread per connection reads the devices that share it, one after
-the other; different connections are read in parallel.  A gather waits for
-each connection until the sum of its devices' deadlines; a device still being
-read then is reported as timed out, and its connection is skipped ("busy") on
-later gathers until that read returns, so reads on one connection never
-overlap.  Failures are logged once per failure streak; recovery is logged.
+the other; different connections are read in parallel.  A trigger asks every
+connection for a read; a connection still reading takes the request as "one
+more read when this one ends", so triggers coalesce per connection.  Each
+device's lines are written the moment that device has been read, with the time
+of its own scan: a slow or hung device never holds back another's lines.
+
+A read that passes its deadline is reported as timed out (its late result is
+dropped: it was reported as a failure), and while it stays stuck its
+connection's further requests are skipped.  Failures are logged once per
+failure streak; recovery is logged.
+
+Nothing here waits on stdout or stderr: lines and log records go through
+bounded queues to writer threads, so a reader that stops reading delays no
+gather and no exit; what does not fit is dropped and counted.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import queue
 import signal
 import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NoReturn
+from typing import BinaryIO, NoReturn
 
-from . import channels
+from . import channels, logs
 from .base import DeviceSpec, Driver, Reading, Session, by_connection
 from .lineprotocol import Metric, encode
+from .logs import Writer, describe, log, setup_logging
 
-log = logging.getLogger("telegraf_inputs")
-
-_PREFIX = {
-    logging.DEBUG: "D! ",
-    logging.INFO: "I! ",
-    logging.WARNING: "W! ",
-    logging.ERROR: "E! ",
-    logging.CRITICAL: "E! ",
-}
-
-
-class TelegrafFormatter(logging.Formatter):
-    """Prefix each line with Telegraf's level marker (E!, W!, I!, D!)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        prefix = _PREFIX.get(record.levelno, "I! ")
-        text = super().format(record)
-        return "\n".join(prefix + line for line in text.splitlines() or [""])
-
-
-def setup_logging(verbose: bool) -> None:
-    """Send log lines to stderr with Telegraf's prefixes."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(TelegrafFormatter("%(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
-    log.propagate = False
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line description of an exception for the log."""
-    text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())
+__all__ = ["leave", "log", "main_loop", "setup_logging"]
 
 
 @dataclass
@@ -85,149 +60,245 @@ class _Streak:
         self.count = 0
 
 
-class _Connection:
-    """A worker thread owning one session, shared by the devices on it."""
+@dataclass
+class Outcome:
+    """What reading one device gave: its metrics, or why it failed."""
 
-    def __init__(self, driver: Driver, devices: Sequence[DeviceSpec]) -> None:
+    metrics: list[Metric] = field(default_factory=list)
+    failed: bool = False
+
+
+class Reporter:
+    """Turns readings into metrics and log lines, keeping the failure streaks (thread-safe)."""
+
+    def __init__(self, devices: Iterable[DeviceSpec]) -> None:
+        self.lock = threading.Lock()
+        self.device_streaks = {d.name: _Streak() for d in devices}
+        self.channel_streaks: dict[tuple[str, str], _Streak] = {}
+
+    def device_failed(self, device: DeviceSpec, message: str) -> Outcome:
+        with self.lock:
+            self.device_streaks[device.name].fail(f"device {device.name!r}", message)
+        return Outcome(failed=True)
+
+    def device_read(self, device: DeviceSpec, readings: Sequence[Reading]) -> Outcome:
+        items = [(reading, channels.apply(device.config, reading)) for reading in readings]
+        failed = [i for _, i in items if isinstance(i, channels.Rejected) and i.level >= logging.ERROR]
+        out = Outcome()
+        with self.lock:
+            streak = self.device_streaks[device.name]
+            if items and len(failed) == len(items):
+                out.failed = True  # no channel could be read
+                if len(items) > 1 and len({i.reason for i in failed}) == 1:
+                    # one failed exchange spoiled every channel: one log line, not one per channel
+                    streak.fail(f"device {device.name!r}", f"{failed[0].reason}; no channel emitted")
+                    return out
+            streak.ok(f"device {device.name!r}")
+            for reading, item in items:
+                key = (device.name, reading.channel.key)
+                ch_streak = self.channel_streaks.setdefault(key, _Streak())
+                what = f"device {device.name!r} channel {reading.channel.key!r}"
+                if isinstance(item, channels.Rejected):
+                    ch_streak.fail(what, f"{item.reason}; not emitted", item.level)
+                else:
+                    ch_streak.ok(what)
+                    out.metrics.append(item)
+        return out
+
+
+def encode_lines(metrics: Sequence[Metric]) -> bytes:
+    """The metrics as lines of line protocol; one that cannot be encoded is dropped (and logged) alone."""
+    lines = []
+    for metric in metrics:
+        try:
+            lines.append(encode(metric) + "\n")
+        except (ValueError, TypeError, OverflowError) as exc:
+            log.error("dropped a reading of %s: %s", metric.tags.get("device", "?"), exc)
+    return "".join(lines).encode("utf-8")
+
+
+class _Connection:
+    """A worker thread owning one session, shared by the devices on it.
+
+    ``request()`` asks for one read of every device; requests made while a read
+    runs coalesce into one more read after it.  The read in progress is visible
+    to the runtime (``reading_since``, ``current``) for deadline checks.
+    """
+
+    def __init__(self, driver: Driver, devices: Sequence[DeviceSpec], emit: Callable[[DeviceSpec, Outcome], None],
+                 reporter: Reporter) -> None:  # fmt: skip
         self.driver = driver
         self.devices = list(devices)
+        self.emit = emit
+        self.reporter = reporter
         self.session: Session | None = None
-        self.jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
-        self.overdue: Future[Any] | None = None  # a gather's read that passed its deadline
+        self.lock = threading.Condition()
+        self.requested = False
+        self.stopping = False
+        self.reading_since: float | None = None  # monotonic start of the read in progress
+        self.read_number = 0  # reads started so far
+        self.timed_out: set[tuple[int, str]] = set()  # (read number, device) reported as timed out
         self.thread = threading.Thread(target=self._run, name=f"conn-{devices[0].connection}", daemon=True)
         self.thread.start()
 
-    @property
-    def deadline_s(self) -> float:
-        return sum(d.deadline_s for d in self.devices)
+    def due(self, index: int) -> float:
+        """Seconds after the read's start by which device ``index`` must have been read."""
+        return sum(d.deadline_s for d in self.devices[: index + 1])
+
+    def request(self) -> bool:
+        """Ask for a read; False if the read in progress has passed its deadline (the request is dropped)."""
+        with self.lock:
+            if self.overdue():
+                return False
+            self.requested = True
+            self.lock.notify()
+            return True
+
+    def overdue(self) -> bool:
+        started = self.reading_since
+        return started is not None and time.monotonic() - started > self.due(len(self.devices) - 1)
+
+    def idle(self) -> bool:
+        with self.lock:
+            return not self.requested and self.reading_since is None
 
     def _run(self) -> None:
-        while (item := self.jobs.get()) is not None:
-            job, future = item
+        first = True
+        while True:
+            with self.lock:
+                while not self.requested and not self.stopping and not first:
+                    self.lock.wait()
+                if self.stopping:
+                    break
+                opening_only, first = first and not self.requested, False
+                self.requested = False
+                if not opening_only:
+                    self.reading_since = time.monotonic()
+                    self.read_number += 1
+            if opening_only:
+                self._open_quietly()
+                continue
             try:
-                future.set_result(job())
-            except BaseException as exc:  # handed to the waiting thread, which logs it
-                future.set_exception(exc)
+                self._read_all(self.read_number, self.reading_since or time.monotonic())
+            finally:
+                with self.lock:
+                    self.reading_since = None
+                    self.lock.notify_all()
         self._close()
 
-    def submit(self, job: Callable[[], Any]) -> Future[Any]:
-        future: Future[Any] = Future()
-        self.jobs.put((job, future))
-        return future
+    def _open_quietly(self) -> None:
+        """Open the session before the first trigger (errors show on the first read)."""
+        try:
+            self.ensure_open()
+        except Exception:  # reported by the first read, which opens again
+            self._close()
+
+    def ensure_open(self) -> None:
+        if self.session is None:
+            self.session = self.driver.open(self.devices)
 
     def _close(self) -> None:
         if self.session is not None:
             session, self.session = self.session, None
             session.close()
 
-    def ensure_open(self) -> None:
-        """Open the session if it is not open (runs on the worker thread)."""
-        if self.session is None:
-            self.session = self.driver.open(self.devices)
-
-    def read_all(self, results: dict[str, list[Reading] | BaseException]) -> None:
-        """Read each device in turn into ``results`` (runs on the worker thread)."""
-        for device in self.devices:
+    def _read_all(self, number: int, started: float) -> None:
+        for index, device in enumerate(self.devices):
             try:
                 self.ensure_open()
                 assert self.session is not None
-                results[device.name] = self.session.read(device)
-            except Exception as exc:  # any failure: report it, reopen next gather
-                results[device.name] = exc
+                readings = self.session.read(device)
+            except Exception as exc:  # any failure: report it, reopen at the next read
                 self._close()
+                if not self._late(number, index, device, started):
+                    self.emit(device, self.reporter.device_failed(device, describe(exc)))
+                continue
+            if not self._late(number, index, device, started):
+                self.emit(device, self.reporter.device_read(device, readings))
+
+    def _late(self, number: int, index: int, device: DeviceSpec, started: float) -> bool:
+        """True if this device's result came after its deadline (then it was, or is now, reported as such)."""
+        if time.monotonic() - started <= self.due(index):
+            return False
+        self.report_timeout(number, device)
+        return True
+
+    def report_timeout(self, number: int, device: DeviceSpec) -> None:
+        with self.lock:
+            if (number, device.name) in self.timed_out:
+                return
+            self.timed_out.add((number, device.name))
+            if len(self.timed_out) > 100:
+                self.timed_out = {k for k in self.timed_out if k[0] >= number - 1}
+        self.emit(
+            device, self.reporter.device_failed(device, f"no reading within the deadline of {device.deadline_s:g} s")
+        )
+
+    def check_deadlines(self) -> None:
+        """Report the devices of the read in progress whose deadline has passed (called by the runtime)."""
+        with self.lock:
+            started, number = self.reading_since, self.read_number
+        if started is None:
+            return
+        elapsed = time.monotonic() - started
+        for index, device in enumerate(self.devices):
+            if elapsed > self.due(index):
+                self.report_timeout(number, device)
 
     def stop(self) -> None:
-        self.jobs.put(None)
-
-
-@dataclass
-class GatherResult:
-    """What one gather produced."""
-
-    metrics: list[Metric] = field(default_factory=list)
-    failed_devices: list[str] = field(default_factory=list)
+        with self.lock:
+            self.stopping = True
+            self.lock.notify()
 
 
 class Runner:
-    """Reads the devices of one or more families and encodes their readings."""
+    """Reads the devices of one or more families; each device's lines go to ``output`` as soon as it is read."""
 
-    def __init__(self, groups: Sequence[tuple[Driver, Sequence[DeviceSpec]]]) -> None:
+    def __init__(self, groups: Sequence[tuple[Driver, Sequence[DeviceSpec]]], output: Callable[[bytes], object]):
         self.devices = [d for _, devices in groups for d in devices]
+        self.reporter = Reporter(self.devices)
+        self.output = output
+        self.failed: set[str] = set()  # devices that failed in the latest read (for --once)
         self.connections = [
-            _Connection(driver, group) for driver, devices in groups for group in by_connection(devices).values()
+            _Connection(driver, group, self._emit, self.reporter)
+            for driver, devices in groups
+            for group in by_connection(devices).values()
         ]
-        self.device_streaks = {d.name: _Streak() for d in self.devices}
-        self.channel_streaks: dict[tuple[str, str], _Streak] = {}
 
-    def open_all(self) -> None:
-        """Start opening every connection in the background (errors show on first gather)."""
-        for conn in self.connections:
-            conn.submit(conn.ensure_open)
+    def _emit(self, device: DeviceSpec, outcome: Outcome) -> None:
+        if outcome.failed:
+            self.failed.add(device.name)
+        else:
+            self.failed.discard(device.name)
+        if outcome.metrics:
+            data = encode_lines(outcome.metrics)
+            if data:
+                self.output(data)
 
-    def gather(self, stop: threading.Event | None = None) -> GatherResult | None:
-        """Read all devices once; None if ``stop`` was set while waiting."""
-        started = time.monotonic()
-        pending: list[tuple[_Connection, dict[str, Any], Future[Any] | None]] = []
+    def trigger(self) -> None:
+        """Ask every connection for a read; a connection stuck past its deadline is skipped, and said so."""
         for conn in self.connections:
-            results: dict[str, Any] = {}
-            if conn.overdue is not None and not conn.overdue.done():
+            if not conn.request():
                 for device in conn.devices:
-                    results[device.name] = TimeoutError(
-                        "still busy with an earlier read that passed its deadline; skipped"
+                    self.reporter.device_failed(
+                        device, "still busy with an earlier read that passed its deadline; skipped"
                     )
-                pending.append((conn, results, None))
-                continue
-            pending.append((conn, results, conn.submit(functools.partial(conn.read_all, results))))
-        for conn, results, future in pending:
-            if future is None:
-                continue
-            deadline = started + conn.deadline_s
-            while not future.done():
-                if stop is not None and stop.is_set():
-                    return None
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    future.result(timeout=min(remaining, 0.05))
-                except TimeoutError:
-                    pass
-            if not future.done():
-                conn.overdue = future
-            for device in conn.devices:
-                if device.name not in results:
-                    results[device.name] = TimeoutError(f"no reading within the deadline of {device.deadline_s:g} s")
-        return self._collect(pending)
+                    self.failed.add(device.name)
 
-    def _collect(self, pending: list[tuple[_Connection, dict[str, Any], Future[Any] | None]]) -> GatherResult:
-        out = GatherResult()
-        for conn, results, _ in pending:
-            for device in conn.devices:
-                outcome = dict(results).get(device.name)
-                streak = self.device_streaks[device.name]
-                if isinstance(outcome, BaseException) or outcome is None:
-                    out.failed_devices.append(device.name)
-                    streak.fail(f"device {device.name!r}", describe(outcome or RuntimeError("no result")))
-                    continue
-                items = [(reading, channels.apply(device.config, reading)) for reading in outcome]
-                failed = [i for _, i in items if isinstance(i, channels.Rejected) and i.level >= logging.ERROR]
-                if items and len(failed) == len(items):
-                    out.failed_devices.append(device.name)  # no channel could be read
-                    if len(items) > 1 and len({i.reason for i in failed}) == 1:
-                        # one failed exchange spoiled every channel: one log line, not one per channel
-                        streak.fail(f"device {device.name!r}", f"{failed[0].reason}; no channel emitted")
-                        continue
-                streak.ok(f"device {device.name!r}")
-                for reading, item in items:
-                    key = (device.name, reading.channel.key)
-                    ch_streak = self.channel_streaks.setdefault(key, _Streak())
-                    what = f"device {device.name!r} channel {reading.channel.key!r}"
-                    if isinstance(item, channels.Rejected):
-                        ch_streak.fail(what, f"{item.reason}; not emitted", item.level)
-                    else:
-                        ch_streak.ok(what)
-                        out.metrics.append(item)
-        return out
+    def check_deadlines(self) -> None:
+        for conn in self.connections:
+            conn.check_deadlines()
+
+    def wait_idle(self, stop: threading.Event | None = None) -> bool:
+        """Wait until every connection has finished (or passed the deadline of) its reads; False if stopped."""
+        while True:
+            self.check_deadlines()
+            if all(conn.idle() or conn.overdue() for conn in self.connections):
+                return True
+            if stop is not None and stop.wait(0.02):
+                return False
+            if stop is None:
+                time.sleep(0.02)
 
     def close(self, wait_s: float = 1.0) -> None:
         """Close every idle session; sessions stuck in a read are left to process exit."""
@@ -238,30 +309,17 @@ class Runner:
             conn.thread.join(max(0.0, end - time.monotonic()))
 
 
-def write_batch(out: BinaryIO, metrics: Sequence[Metric]) -> None:
-    """Encode the batch and write it with one write and one flush."""
-    lines = []
-    for metric in metrics:
-        try:
-            lines.append(encode(metric) + "\n")
-        except ValueError as exc:  # a device produced something unencodable: drop that line only
-            log.error("dropped a reading of %s: %s", metric.tags.get("device", "?"), exc)
-    if lines:
-        out.write("".join(lines).encode("utf-8"))
-        out.flush()
-
-
-def run_once(runner: Runner, out: BinaryIO) -> int:
-    """One gather, printed; 0 if every device was read."""
-    result = runner.gather()
-    assert result is not None
-    write_batch(out, result.metrics)
+def run_once(runner: Runner, out: Writer) -> int:
+    """One read of every device, printed; 0 if every device was read."""
+    runner.trigger()
+    runner.wait_idle()
+    out.drain(5.0)
     runner.close()
-    return 1 if result.failed_devices else 0
+    return 1 if runner.failed else 0
 
 
-def run_execd(runner: Runner, out: BinaryIO, stdin: BinaryIO, interval: float | None) -> int:
-    """Gather on every stdin line, SIGHUP/SIGUSR1/SIGUSR2 and interval tick; exit 0 on EOF."""
+def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | None) -> int:
+    """Read on every stdin line, SIGHUP/SIGUSR1/SIGUSR2 (where they exist) and interval tick; exit 0 on EOF."""
     trigger = threading.Event()
     stop = threading.Event()
 
@@ -272,14 +330,15 @@ def run_execd(runner: Runner, out: BinaryIO, stdin: BinaryIO, interval: float | 
         stop.set()
         trigger.set()
 
-    for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(sig, on_trigger)
+    for name in ("SIGHUP", "SIGUSR1", "SIGUSR2"):  # POSIX only; on Windows stdin is the trigger
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), on_trigger)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_stop)
 
     def read_stdin() -> None:
         try:
-            while stdin.readline():
+            while stdin.readline(4096):  # bounded: a line without an end must not fill the memory
                 trigger.set()
         except (OSError, ValueError):
             pass
@@ -300,25 +359,21 @@ def run_execd(runner: Runner, out: BinaryIO, stdin: BinaryIO, interval: float | 
 
         threading.Thread(target=tick, name="interval", daemon=True).start()
 
-    runner.open_all()
-    exit_code = 0
-    while True:
-        trigger.wait(1.0)
-        if stop.is_set():
-            break
-        if not trigger.is_set():
-            continue
-        trigger.clear()  # triggers arriving during the gather coalesce into one more
-        result = runner.gather(stop)
-        if result is None:
-            break
-        try:
-            write_batch(out, result.metrics)
-        except BrokenPipeError:
+    dropped = 0
+    while not stop.is_set():
+        if trigger.wait(0.05) and not stop.is_set():
+            trigger.clear()
+            runner.trigger()
+        runner.check_deadlines()
+        if out.closed.is_set():
             log.debug("stdout closed; stopping")
             break
-    runner.close()
-    return exit_code
+        if out.dropped > dropped:
+            log.warning("%d batch(es) of lines dropped: stdout was not being read", out.dropped - dropped)
+            dropped = out.dropped
+    out.drain(0.5)  # the lines of reads that have ended, if the reader takes them
+    runner.close(0.2)
+    return 0
 
 
 def main_loop(
@@ -327,9 +382,9 @@ def main_loop(
     once: bool,
     interval: float | None,
 ) -> int:
-    """Run the executable's main loop on stdin/stdout, reading each family's devices with its driver."""
-    runner = Runner(groups)
-    out = sys.stdout.buffer
+    """Run the program's main loop on stdin/stdout, reading each family's devices with its driver."""
+    out = Writer(sys.stdout.fileno(), logs.OUTPUT_QUEUE, "stdout")
+    runner = Runner(groups, out.put)
     if once:
         return run_once(runner, out)
     return run_execd(runner, out, sys.stdin.buffer, interval)
@@ -342,18 +397,20 @@ HAND_OVER_S = 0.1
 def leave(code: int, *, hand_over: bool) -> NoReturn:
     """Exit now: worker threads stuck in an instrument read must not hold the exit up.
 
-    With hand_over, stdout and stderr are ended before the process is.  Telegraf's
-    execd reads both pipes until their end, but closes its side as soon as the
-    process has exited (Go's Cmd.Wait); a read not yet finished then fails with
+    The log lines still queued get a short time to reach stderr.  With hand_over,
+    stdout and stderr are ended before the process is.  Telegraf's execd reads
+    both pipes until their end, but closes its side as soon as the process has
+    exited (Go's Cmd.Wait); a read not yet finished then fails with
     "read |0: file already closed", which Telegraf counts as an error of the
     plugin (`telegraf --once` exits 1) and which can cut the last log lines off.
     Pointing fds 1 and 2 at /dev/null ends Telegraf's reads at once; the process
     leaves a moment later.
     """
+    logs.flush(0.5)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # stdout's reader has gone: nothing left to tell it
+        except (OSError, ValueError):  # the reader has gone: nothing left to tell it
             pass
     if hand_over and (_is_pipe(1) or _is_pipe(2)):
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -27,7 +27,17 @@ from typing import Any, Protocol
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Integer, Number, Text
-from .protocol import ERROR_QUEUE_SIZE, OVERLOAD, channel_list, is_no_error, scpi_number
+from ...transports import MAX_REPLY, LineSocket, canonical_resource, socket_address
+from .protocol import (
+    ERROR_QUEUE_SIZE,
+    OVERLOAD,
+    RESOURCE_FORMS,
+    RESOURCE_PATTERN,
+    channel_list,
+    is_no_error,
+    scpi_number,
+    split_units,
+)
 
 log = logging.getLogger("telegraf_inputs")
 
@@ -298,7 +308,11 @@ class DaqSession(Session):
             )
         for device in self.devices:
             for command in device.cmd_on_init:
-                errors = self.drain_errors(self._query(f"{command};:SYST:ERR?", "sending CmdOnInit"))
+                # the replies to the command's own queries (*RST;*OPC? waits for the reset) come first
+                *replies, first_error = split_units(self._query(f"{command};:SYST:ERR?", "sending CmdOnInit"))
+                if replies:
+                    log.debug("device %r: CmdOnInit %r answered %r", device.name, command, ";".join(replies))
+                errors = self.drain_errors(first_error)
                 for error in errors:
                     log.error("device %r: CmdOnInit %r: instrument error %s", device.name, command, error)
         for device in self.devices:
@@ -425,18 +439,61 @@ def _resource_manager(library: str) -> Any:
         return _managers[library]
 
 
+class BoundedVisa:
+    """A pyvisa message-based resource whose replies are read to at most ``MAX_REPLY`` bytes."""
+
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+        self.visalib = resource.visalib
+        self.session = resource.session
+
+    def write(self, message: str) -> Any:
+        return self.resource.write(message)
+
+    def query(self, message: str) -> str:
+        self.resource.write(message)
+        data = self.resource.read_bytes(MAX_REPLY, break_on_termchar=True)
+        if not data.endswith(b"\n"):
+            raise DeviceError(f"reply to {message!r} longer than {MAX_REPLY} bytes without an end")
+        return str(data.decode("ascii", "replace")).rstrip("\r\n")
+
+    def close(self) -> None:
+        self.resource.close()
+
+
 def open_visa(device: DaqDevice) -> Instrument:
-    """Open the VISA resource of ``device`` with newline termination."""
+    """Open the VISA resource of ``device`` with newline termination, replies bounded in size."""
     try:
         rm = _resource_manager(device.visa_library)
-        return rm.open_resource(  # type: ignore[no-any-return]
-            device.address,
-            timeout=device.timeout_ms,
-            read_termination="\n",
-            write_termination="\n",
-        )
+        resource = rm.open_resource(device.address, timeout=device.timeout_ms)
     except Exception as exc:  # pyvisa reports absent instruments with many exception types
         raise DeviceError(f"cannot open {device.address!r} (VISA library {device.visa_library}): {exc}") from exc
+    if not hasattr(resource, "read_bytes"):
+        resource.close()
+        raise DeviceError(
+            f"{device.address!r} is not an instrument VISA can exchange messages with; use e.g. "
+            + ", ".join(RESOURCE_FORMS)
+        )
+    resource.read_termination = "\n"
+    resource.write_termination = "\n"
+    return BoundedVisa(resource)
+
+
+def open_socket(device: DaqDevice) -> Instrument:
+    """Open a ``::SOCKET`` resource directly: every reply bounded in size and time (Timeout)."""
+    address = socket_address(device.address)
+    assert address is not None
+    try:
+        return LineSocket(*address, timeout_s=device.timeout_ms / 1000)
+    except OSError as exc:
+        raise DeviceError(f"cannot connect to {device.address!r}: {exc.strerror or exc}") from exc
+
+
+def open_instrument(device: DaqDevice) -> Instrument:
+    """The raw socket for ``TCPIP::host::port::SOCKET`` with pyvisa-py (@py); VISA for everything else."""
+    if device.visa_library == "@py" and socket_address(device.address) is not None:
+        return open_socket(device)
+    return open_visa(device)
 
 
 class Daq970aDriver(Driver):
@@ -444,7 +501,7 @@ class Daq970aDriver(Driver):
 
     declaration = DECLARATION
 
-    def __init__(self, opener: Callable[[DaqDevice], Instrument] = open_visa) -> None:
+    def __init__(self, opener: Callable[[DaqDevice], Instrument] = open_instrument) -> None:
         self.opener = opener
 
     def parse(self, node: Node) -> DaqDevice:
@@ -459,10 +516,14 @@ class Daq970aDriver(Driver):
                 )
             seen[ch.number] = ch.config.key
         address, visa_library, timeout_ms = values["Address"], values["VisaLibrary"], values["Timeout"]
+        if not RESOURCE_PATTERN.fullmatch(address):
+            raise node.error(f"{address!r} is not a VISA instrument resource; use e.g. {', '.join(RESOURCE_FORMS)}",
+                             "Address")  # fmt: skip
         deadline = values["Deadline"]
         return DaqDevice(
             config=config,
-            connection=f"{visa_library}|{address}",
+            # two spellings of one instrument (TCPIP0:: and TCPIP::) must share one connection
+            connection=f"{visa_library}|{canonical_resource(address)}",
             deadline_s=float(deadline) if deadline is not None else 2 * timeout_ms / 1000 + 1,
             address=address,
             visa_library=visa_library,

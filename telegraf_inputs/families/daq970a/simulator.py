@@ -437,6 +437,7 @@ class _Handler(socketserver.StreamRequestHandler):
         self.server.clients.add(self.request)
         try:
             for raw in self.rfile:
+                replies = []  # IEEE 488.2: the replies to one message's queries go back as one, joined by ";"
                 for unit in raw.decode("ascii", "replace").strip().split(";"):
                     if not unit.strip():
                         continue
@@ -453,7 +454,9 @@ class _Handler(socketserver.StreamRequestHandler):
                     if faults.garble_next:
                         faults.garble_next = False
                         reply = "".join(instrument.random.choice("#?~x@\x7f") if c.isdigit() else c for c in reply)
-                    self.wfile.write(reply.encode("ascii") + b"\n")
+                    replies.append(reply)
+                if replies:
+                    self.wfile.write(";".join(replies).encode("ascii") + b"\n")
         except (ConnectionError, OSError):
             pass
         finally:

@@ -18,13 +18,10 @@ AQI from that, 2024 breakpoints), ``aqi_pm10.0``, ``pm2.5_ab_difference``.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -34,6 +31,8 @@ from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Integer, Number, Text
 from ...lineprotocol import FieldValue
+from ...logs import log
+from ...transports import HttpClient, HttpError, origin
 from .protocol import (
     API_FIELDS,
     API_KEY_HEADER,
@@ -45,6 +44,8 @@ from .protocol import (
 )
 
 DEFAULT_FIELD = "0.3_um_count"  # what the older logger read
+MAX_TIME_S = 2**63 / 1e9 - 1  # the last second line protocol's int64 nanoseconds can carry
+MAX_VALUE = 2.0**62  # a larger number from a sensor is not a reading (and would not fit an integer field)
 
 
 def epa_pm25(cf1: float, rh: float) -> float:
@@ -210,39 +211,7 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 
 
 # -- HTTP ------------------------------------------------------------------------------------------
-class RequestFailed(Exception):
-    """An HTTP request failed; the message is safe to log (no keys)."""
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-
-
-def fetch_json(url: str, headers: Mapping[str, str], timeout: float, what: str) -> Any:
-    """GET ``url`` and decode its JSON body; errors never include the URL's query (read keys)."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        body = exc.read()
-        detail = ""
-        try:
-            error = json.loads(body)
-            detail = f": {error.get('error', '?')}: {error.get('description', '')}".rstrip(": ")
-        except (ValueError, AttributeError):
-            pass
-        retry = exc.headers.get("Retry-After") if exc.headers else None
-        retry_after = float(retry) if retry and retry.isdigit() else None
-        raise RequestFailed(f"{what}: HTTP {exc.code} {exc.reason}{detail}", exc.code, retry_after) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise RequestFailed(f"{what}: {reason or 'failed'}") from None
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise RequestFailed(f"{what}: invalid JSON in the reply ({exc})") from None
+RequestFailed = HttpError  # an HTTP exchange failed; its message is safe to log (no keys)
 
 
 # -- the session -----------------------------------------------------------------------------------
@@ -252,6 +221,7 @@ class PaSession(Session):
     def __init__(self) -> None:
         self.backoff_until = 0.0
         self.backoff_s = 0.0
+        self.http = HttpClient()  # one kept-alive connection (and TLS session) per device
 
     def read(self, device: DeviceSpec) -> list[Reading]:
         assert isinstance(device, PaDevice)
@@ -285,10 +255,11 @@ class PaSession(Session):
                 query["read_key"] = req.read_key
         url = device.base_url.rstrip("/") + path + "?" + urllib.parse.urlencode(query, safe=",")
         try:
-            body = fetch_json(url, {API_KEY_HEADER: device.api_key}, device.timeout_s, what)
+            body = self.http.get_json(url, {API_KEY_HEADER: device.api_key}, device.timeout_s, what)
         except RequestFailed as exc:
             if exc.status == 429:
-                # wait what the server asks for, at least a minute, doubling while it persists (max 1 h)
+                # wait what the server asks for (seconds or a date; anything else counts as nothing),
+                # at least a minute, doubling while it persists (max 1 h)
                 self.backoff_s = min(max(exc.retry_after or 0.0, 60.0, 2 * self.backoff_s), 3600.0)
                 self.backoff_until = time.monotonic() + self.backoff_s
                 raise RequestFailed(f"{exc}; no cloud requests for {self.backoff_s:.0f} s") from None
@@ -309,6 +280,10 @@ class PaSession(Session):
         seen = row.get("last_seen")
         if not _is_number(seen):
             return Reading(ch.config, None, now_ns, problem=f"sensor {ch.sensor}: no last_seen time", failed=True)
+        if not (math.isfinite(seen) and 0 < seen < MAX_TIME_S):
+            return Reading(
+                ch.config, None, now_ns, problem=f"sensor {ch.sensor}: last_seen {seen!r} is not a time", failed=True
+            )
         age = now_ns / 1e9 - seen
         if age > device.max_age_s:
             return Reading(
@@ -318,10 +293,9 @@ class PaSession(Session):
         values: dict[str, float] = {}
         for name in ch.fields:
             value = row.get(name)
-            if not _is_number(value):
-                return Reading(
-                    ch.config, None, stamp, problem=f"sensor {ch.sensor}: no {name} in the reply", failed=True
-                )
+            if not _is_number(value) or not math.isfinite(value) or abs(value) > MAX_VALUE:
+                what = f"no {name} in the reply" if not _is_number(value) else f"{name} {value!r} is not a reading"
+                return Reading(ch.config, None, stamp, problem=f"sensor {ch.sensor}: {what}", failed=True)
             values[name] = float(value)
         derived = DERIVED.get(ch.type)
         if derived is None:  # floats always (JSON writes 75.0 as 75), so the InfluxDB field type never flips
@@ -334,7 +308,7 @@ class PaSession(Session):
         assert device.lan_url is not None
         url = device.lan_url.rstrip("/") + "/json?live=true"
         try:
-            body = fetch_json(url, {}, device.timeout_s, f"GET {device.lan_url}/json")
+            body = self.http.get_json(url, {}, device.timeout_s, f"GET {device.lan_url}/json")
         except RequestFailed as exc:
             raise DeviceError(str(exc)) from None
         if not isinstance(body, dict):
@@ -343,7 +317,7 @@ class PaSession(Session):
         return [self._reading(device, ch, row) for ch in device.channels]
 
     def close(self) -> None:
-        pass
+        self.http.close()
 
 
 def _rows(body: Any, what: str) -> dict[int, dict[str, Any]]:
@@ -396,6 +370,19 @@ def _on_lan(field: str) -> bool:
 
 
 # -- the driver ------------------------------------------------------------------------------------
+def _checked_url(node: Node, key: str, url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of an http(s) URL from the file; a ConfigError naming the problem otherwise."""
+    if any(c.isspace() or ord(c) < 32 for c in url.strip()):
+        raise node.error("contains white space or a control character; write the URL alone", key)
+    try:
+        scheme, host, port = origin(url.strip())
+    except ValueError as exc:  # a port that is not a number, say
+        raise node.error(f"not a URL: {exc}", key) from None
+    if scheme not in ("http", "https") or not host:
+        raise node.error("must be an http:// or https:// URL with a host, e.g. https://api.purpleair.com/v1", key)
+    return scheme, host, port
+
+
 DECLARATION = Declaration(
     measurement="purpleair",
     device=(
@@ -427,6 +414,7 @@ class PurpleAirDriver(Driver):
         lan_url = None
         if address is not None and address.strip():
             lan_url = address.strip() if re.match(r"https?://", address.strip()) else f"http://{address.strip()}"
+            _checked_url(node, "Address", lan_url)
         channels = []
         for ch in config.channels:
             kind = (ch.type or DEFAULT_FIELD).strip()
@@ -443,6 +431,15 @@ class PurpleAirDriver(Driver):
                 raise ch.node.error("required key 'PurpleAirSensorIndex' is missing (the sensor's index on the map)")
             read_key = ch.values["PurpleAirReadKey"]
             channels.append(PaChannel(ch, index or 0, read_key.strip() or None if read_key else None, kind))
+        base_url = params["BaseURL"]
+        scheme, host, _ = _checked_url(params.node, "BaseURL", base_url)
+        if scheme == "http" and lan_url is None and (values["PurpleAirAPIKey"] or "").strip():
+            log.warning(
+                "%s: %s: BaseURL %s is plain http: the API key goes over the network unencrypted",
+                node.file,
+                params.node.path,
+                base_url,
+            )
         timeout_s = float(values["Timeout"])
         device = PaDevice(
             requests=() if lan_url else plan_requests(channels),
@@ -450,7 +447,7 @@ class PurpleAirDriver(Driver):
             connection=f"purpleair|{lan_url or config.name}",
             deadline_s=0.0,
             api_key=values["PurpleAirAPIKey"] or "",
-            base_url=params["BaseURL"],
+            base_url=base_url.strip(),
             lan_url=lan_url,
             timeout_s=timeout_s,
             max_age_s=float(params["MaxAge"]),

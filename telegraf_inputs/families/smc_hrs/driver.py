@@ -27,6 +27,7 @@ from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Flag, Integer, Keys, Number, Section, Text
 from ...lineprotocol import FieldValue
+from ...transports import serial_port_key
 from . import MODEL_REGEX
 from .protocol import (
     ALARM_BITS,
@@ -345,7 +346,7 @@ class SmcHrsDriver(Driver):
         address = values["Address"].strip()
         return HrsDevice(
             config=config,
-            connection=address,
+            connection=serial_port_key(address),  # /dev/serial/by-id/... and /dev/ttyUSB0 may be one port
             deadline_s=float(deadline) if deadline is not None else timeout_s * exchanges + 1,
             address=address,
             baudrate=line["baudrate"],
@@ -380,26 +381,27 @@ class SmcHrsDriver(Driver):
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
         """Chillers on one port (RS-485) need one line setting, one protocol and distinct stations."""
         first: dict[str, HrsDevice] = {}
+        stations: dict[tuple[str, int], HrsDevice] = {}
         problems = []
         for device in devices:
             assert isinstance(device, HrsDevice)
-            other = first.setdefault(device.connection, device)
-            if other is device:
-                continue
             node = device.config.node
+            other = first.setdefault(device.connection, device)
             setting = (device.line, device.protocol, device.bcc, device.timeout_s)
-            if setting != (other.line, other.protocol, other.bcc, other.timeout_s):
+            if other is not device and setting != (other.line, other.protocol, other.bcc, other.timeout_s):
                 problems.append(
                     node.error(
-                        f"shares Address {device.address!r} with device {other.name!r} but not its "
+                        f"shares the port of device {other.name!r} ({other.address!r}) but not its "
                         "SerialConnectionParams, Protocol, BCC and Timeout; one port has one setting",
                         "Address",
                     )
                 )
-            if device.station == other.station:
+            same_station = stations.setdefault((device.connection, device.station), device)
+            if same_station is not device:
                 problems.append(
                     node.error(
-                        f"shares Address {device.address!r} and station {device.station} with device {other.name!r}",
+                        f"station {device.station} on the port of device {same_station.name!r} "
+                        f"({same_station.address!r}) is that device's already: two entries would read one chiller",
                         "DeviceSpecificParams",
                     )
                 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from telegraf_inputs.base import DeviceError, Session
-from telegraf_inputs.families.daq970a.driver import Daq970aDriver, DaqDevice, channel_commands
+from telegraf_inputs.families.daq970a.driver import Daq970aDriver, DaqDevice, channel_commands, open_visa
 from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
 from tests.helpers import load_devices
 
@@ -324,7 +324,7 @@ def test_reconnecting_does_not_pile_up_closed_sessions_in_the_visa_library(
     tmp_path: Path, sim: Daq970aSimulator
 ) -> None:
     (device,) = devices(tmp_path, [entry("d", {"a": {"DeviceChannel": 101, "Type": "DCV"}}, Address=sim.address)])
-    driver = Daq970aDriver()
+    driver = Daq970aDriver(opener=open_visa)  # through pyvisa(-py), as for INSTR resources and other VISA libraries
 
     def reconnect() -> dict[str, int]:
         session = driver.open([device])

@@ -1,0 +1,186 @@
+"""Log lines and output for Telegraf: bounded, escaped, secrets redacted, never blocking.
+
+Telegraf reads the program's stderr line by line with a 64 KiB limit; a longer
+line kills its reader and the program then blocks on stderr for good.  So every
+log record becomes one line of at most ``MAX_LOG_LINE`` characters, with
+control characters escaped (text from instruments and servers is logged), and
+every registered secret and key-like URL parameter replaced by ``<redacted>``.
+Lines go to stdout and stderr through ``Writer`` threads with bounded queues:
+a reader that stops reading delays no read and no exit; what does not fit is
+dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+import sys
+import threading
+import time
+
+log = logging.getLogger("telegraf_inputs")
+
+_PREFIX = {
+    logging.DEBUG: "D! ",
+    logging.INFO: "I! ",
+    logging.WARNING: "W! ",
+    logging.ERROR: "E! ",
+    logging.CRITICAL: "E! ",
+}
+
+#: the longest log line written (Telegraf reads stderr with a 64 KiB line limit; a longer line
+#: kills its reader, and the program then blocks on stderr for good)
+MAX_LOG_LINE = 4000
+#: what the writer queues hold before they drop (lines of output, log records)
+OUTPUT_QUEUE = 10_000
+LOG_QUEUE = 1_000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_SECRET_IN_URL = re.compile(r"(?i)\b(read_key|api_key|key|token|password)=[^&\s'\"]+")
+
+
+class Redactor(logging.Filter):
+    """Replaces every registered secret, and key-like URL parameters, in log records by ``<redacted>``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def add(self, secret: str) -> None:
+        for variant in {secret, secret.strip()}:
+            if len(variant) >= 4:  # shorter strings would mask ordinary words; no real key is that short
+                self.secrets.add(variant)
+
+    def clean(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "<redacted>")
+            text = text.replace(repr(secret)[1:-1], "<redacted>")  # as repr() shows it (b'...\r')
+        return _SECRET_IN_URL.sub(r"\1=<redacted>", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.clean(record.getMessage())
+        record.args = None
+        return True
+
+
+redactor = Redactor()
+
+
+def one_line(text: str, limit: int = MAX_LOG_LINE) -> str:
+    """``text`` as one bounded line: control characters escaped, cut at ``limit`` characters."""
+    text = text.replace("\r\n", "\n")
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text).replace("\n", "\\n")
+    if len(text) > limit:
+        text = text[: limit - 40] + f"... ({len(text) - limit + 40} more characters)"
+    return text
+
+
+class TelegrafFormatter(logging.Formatter):
+    """One bounded line per record, prefixed with Telegraf's level marker (E!, W!, I!, D!)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _PREFIX.get(record.levelno, "I! ") + one_line(super().format(record))
+
+
+class Writer:
+    """Writes to one file descriptor from a thread of its own, through a bounded queue.
+
+    ``put`` never blocks: when the reader has stopped reading and the queue is
+    full, the data is dropped and counted.  ``closed`` is set when the reader
+    has gone (broken pipe).
+    """
+
+    def __init__(self, fd: int, capacity: int, name: str) -> None:
+        self.fd = fd
+        self.queue: queue.Queue[bytes] = queue.Queue(capacity)
+        self.dropped = 0
+        self.closed = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def put(self, data: bytes) -> bool:
+        if self.closed.is_set():
+            return False
+        try:
+            self.idle.clear()
+            self.queue.put_nowait(data)
+            return True
+        except queue.Full:
+            self.dropped += 1
+            return False
+
+    def _run(self) -> None:
+        while True:
+            if self.queue.empty():
+                self.idle.set()
+            data = self.queue.get()
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self.fd, view) :]
+            except OSError:  # the reader has gone (EPIPE), or the descriptor is closed
+                self.closed.set()
+                self.idle.set()
+                return
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until everything queued is written (at most ``timeout`` s); True if it was."""
+        end = time.monotonic() + timeout
+        while not (self.idle.is_set() and self.queue.empty()):
+            if time.monotonic() >= end or self.closed.is_set():
+                return False
+            time.sleep(0.01)
+        return True
+
+
+class QueueHandler(logging.Handler):
+    """Hands each formatted log line to a Writer: logging never waits for stderr."""
+
+    def __init__(self, writer: Writer) -> None:
+        super().__init__()
+        self.writer = writer
+        self.reported = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # a record that cannot be formatted must not stop a read
+            line = "E! (a log line could not be formatted)"
+        if self.writer.dropped > self.reported:  # say once what was lost, when there is room again
+            lost, self.reported = self.writer.dropped - self.reported, self.writer.dropped
+            self.writer.put(f"W! {lost} log line(s) dropped: stderr was not being read\n".encode())
+        self.writer.put((line + "\n").encode("utf-8", "replace"))
+
+
+_stderr: Writer | None = None
+
+
+def flush(timeout: float = 0.5) -> None:
+    """Give the log lines still queued up to ``timeout`` s to reach stderr."""
+    if _stderr is not None:
+        _stderr.drain(timeout)
+
+
+def setup_logging(verbose: bool) -> None:
+    """Send log lines to stderr with Telegraf's prefixes, bounded, secrets redacted, never blocking."""
+    global _stderr
+    if _stderr is None:
+        _stderr = Writer(sys.stderr.fileno(), LOG_QUEUE, "stderr")
+    handler = QueueHandler(_stderr)
+    handler.setFormatter(TelegrafFormatter("%(message)s"))
+    handler.addFilter(redactor)
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line description of an exception for the log (words for bare errno tuples)."""
+    if isinstance(exc, OSError) and exc.strerror and not str(exc).strip("()0123456789, '"):
+        text = exc.strerror
+    else:
+        text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
