@@ -655,28 +655,34 @@ def bench_one_process(
     rig: Rig, latency: float, gathers: int, spawns: int, checks: Checks, judge_time: bool
 ) -> tuple[Table, Table]:
     """``telegraf-lab run`` for a lab of every family against one process per family, side by side."""
-    daq = rig("daq", name="lab-daq", scan_s=latency)
-    simple = rig("smc", name="lab-smc-simple", baudrate=19200)["path"]
-    modbus = rig("smc", name="lab-smc-modbus", baudrate=19200, protocol="modbus")["path"]
-    cloud = rig("purpleair", name="lab-pa", api_key=API_KEY, sensors=[1001, 1002])
-    line = {"SerialConnectionParams": {"baudrate": 19200, "bytesize": 8, "stopbits": 2, "parity": "N"}}
-    by_family = {
-        DAQ: [daq_entry("daq", daq["address"], range(101, 121))],
-        SMC: [
-            smc_entry("chiller-simple", simple, ["PV1", "SV1"], **line),
-            smc_entry("chiller-modbus", modbus, ["PV1", "PRESSURE", "STATUS"], protocol="modbus", **line),
-        ],
-        PA: [
-            pa_entry(
-                "air",
-                {"a": (1001, "pm2.5_atm"), "b": (1001, "humidity"), "c": (1002, "pm2.5_atm")},
-                DeviceSpecificParams={"BaseURL": cloud["base_url"]},
-            )
-        ],
-    }
+
+    def lab(suffix: str) -> dict[str, list[dict[str, Any]]]:
+        """A lab of its own (one serial line must not be shared by two processes)."""
+        daq = rig("daq", name=f"lab-daq{suffix}", scan_s=latency)
+        simple = rig("smc", name=f"lab-smc-simple{suffix}", baudrate=19200)["path"]
+        modbus = rig("smc", name=f"lab-smc-modbus{suffix}", baudrate=19200, protocol="modbus")["path"]
+        cloud = rig("purpleair", name=f"lab-pa{suffix}", api_key=API_KEY, sensors=[1001, 1002])
+        line = {"SerialConnectionParams": {"baudrate": 19200, "bytesize": 8, "stopbits": 2, "parity": "N"}}
+        return {
+            DAQ: [daq_entry("daq", daq["address"], range(101, 121))],
+            SMC: [
+                smc_entry("chiller-simple", simple, ["PV1", "SV1"], **line),
+                smc_entry("chiller-modbus", modbus, ["PV1", "PRESSURE", "STATUS"], protocol="modbus", **line),
+            ],
+            PA: [
+                pa_entry(
+                    "air",
+                    {"a": (1001, "pm2.5_atm"), "b": (1001, "humidity"), "c": (1002, "pm2.5_atm")},
+                    DeviceSpecificParams={"BaseURL": cloud["base_url"]},
+                )
+            ],
+        }
+
+    by_family, for_one = lab("-split"), lab("-one")
     config = write_config([e for entries in by_family.values() for e in entries])
     counts = {name: sum(len(e["Channels"]) for e in entries) for name, entries in by_family.items()}
-    processes = {LAB: Execd(LAB, config)} | {name: Execd(name, config) for name in by_family}
+    one_config = write_config([e for entries in for_one.values() for e in entries])
+    processes = {LAB: Execd(LAB, one_config)} | {name: Execd(name, config) for name in by_family}
     want = {LAB: sum(counts.values()), **counts}
     rss: dict[str, list[int]] = {name: [] for name in processes}
     cpu: dict[str, list[float]] = {name: [] for name in processes}
@@ -756,6 +762,48 @@ def bench_one_process(
     return table_a, table_b
 
 
+# --------------------------------------------------------------------------- 8. a hung device beside a healthy one
+
+
+def bench_hung_device(rig: Rig, latency: float, gathers: int, checks: Checks, judge_time: bool) -> Table:
+    """The healthy device's trigger-to-line latency, with and without a hung instrument in the same process."""
+    healthy = rig("daq", name="hung-healthy", scan_s=latency)
+    hung = rig("daq", name="hung-silent")
+    rig("fault", name="hung-silent", silent=True)  # accepts the connection, never answers
+    alone = write_config([daq_entry("healthy", healthy["address"], range(101, 121))])
+    beside = write_config(
+        [
+            daq_entry("healthy", healthy["address"], range(101, 121)),
+            daq_entry("hung", hung["address"], [101], Timeout=2000),
+        ]
+    )
+    runs = {"alone": Execd(DAQ, alone), "beside a hung instrument": Execd(DAQ, beside)}
+    walls: dict[str, list[float]] = {name: [] for name in runs}
+    try:
+        for i in range(gathers + 3):  # in turn; triggered every 0.25 s, faster than the hung one's Timeout of 2 s
+            for name, exe in runs.items():
+                started = time.monotonic()
+                g = exe.gather(lambda lines: sum("device=healthy" in line for line in lines) >= 20)
+                if i >= 3:
+                    walls[name].append(g.wall_s - latency)
+                time.sleep(max(0.0, 0.125 - (time.monotonic() - started)))
+    finally:
+        for exe in runs.values():
+            exe.close()
+    table = Table(
+        f"8. A hung instrument beside a healthy one (20 channels, L = {latency * 1e3:g} ms): {gathers} gathers",
+        ["healthy device", "trigger to its lines − L, median ms", "p99 ms"],
+    )
+    for name, values in walls.items():
+        table.rows.append([name, ms(median(values)), ms(p99(values))])
+    ratio = p99(walls["beside a hung instrument"]) / p99(walls["alone"])
+    median_ratio = median(walls["beside a hung instrument"]) / median(walls["alone"])
+    table.rows.append(["ratio beside / alone", f"{median_ratio:.2f}", f"{ratio:.2f}"])
+    if judge_time:  # a --quick smoke run measures too few gathers to judge
+        checks.add("hung instrument: the healthy device's p99 latency within 2x of alone", ratio <= 2, f"{ratio:.2f}")
+    return table
+
+
 # --------------------------------------------------------------------------- 6. the soak
 
 Pairs = set[tuple[str, str]]  # (device, channel tag) that must not be emitted
@@ -826,6 +874,9 @@ def soak_daq(rig: Rig) -> tuple[list[dict[str, Any]], list[Target]]:
             "garbled reply": setting(Target.first_device, garble_next=True),
             "READ? refused with an error": setting(Target.first_device, error_on_read=[-222, "Data out of range"]),
             "overload on one channel": daq_overload,
+            "endless reply": setting(Target.first_device, endless_next=True),
+            "drip-fed reply": setting(Target.first_device, drip_next=0.05),
+            "hung instrument (never answers)": setting(Target.every, silent=True),
         }
         targets.append(Target(sim, devices, faults))
     return entries, targets
@@ -883,6 +934,10 @@ def soak_purpleair(rig: Rig) -> tuple[list[dict[str, Any]], list[Target]]:
         "HTTP 403 (key refused)": setting(Target.every, status=403, status_count=1),
         "reply that is not JSON": setting(Target.every, bad_json_next=True),
         "reply delayed past the deadline": setting(Target.every, delay_s=DEADLINE + 0.2),
+        "endless body": setting(Target.every, endless_next=True),
+        "drip-fed body": setting(Target.every, drip_next=0.05),
+        "redirect to another origin": setting(Target.every, redirect_to="http://127.0.0.1:9/v1"),
+        "HTTP 500 with a 100 KB error text": setting(Target.every, status=500, status_count=1, error_text_size=100_000),
     }
     return entries, [
         Target("soak-pa-cloud", {"pa-cloud": list(cloud_channels)}, faults),
@@ -905,6 +960,7 @@ class SoakResult:
     errors_logged: int = 0
     warnings_logged: int = 0
     tracebacks: int = 0
+    longest_log_line: int = 0
     crash: str = ""
 
 
@@ -1006,6 +1062,7 @@ def soak_one(
         result.errors_logged = sum(line.startswith("E! ") for line in exe.stderr)
         result.warnings_logged = sum(line.startswith("W! ") for line in exe.stderr)
         result.tracebacks = sum("Traceback" in line for line in exe.stderr)
+        result.longest_log_line = max((len(line.encode()) for line in exe.stderr), default=0)
     return result
 
 
@@ -1067,6 +1124,7 @@ def bench_soak(rig: Rig, gathers: int, seed: int, checks: Checks) -> Table:
         checks.add(f"soak {name}: no value from a failed read", not r.leaked, "; ".join(r.leaked[:3]))
         checks.add(f"soak {name}: time stamps within their gather", not r.stale, "; ".join(r.stale[:3]))
         checks.add(f"soak {name}: exit 0, no traceback", r.exit_code == 0 and not r.tracebacks, f"exit {r.exit_code}")
+        checks.add(f"soak {name}: every log line under 4100 bytes", r.longest_log_line <= 4100, str(r.longest_log_line))
         r.footprint.check(checks, f"soak {name}", r.gathers)
     return table
 
@@ -1096,7 +1154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="the simulated DAQ's latency L in s (0.02)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the soak's fault schedule")
     parser.add_argument("--write-readme", action="store_true", help="put the results into benchmarks/README.md")
-    parser.add_argument("--only", nargs="*", help="run these parts only (1 2 3 4 5 6 7)")
+    parser.add_argument("--only", nargs="*", help="run these parts only (1 2 3 4 5 6 7 8)")
     args = parser.parse_args(argv)
     quick = args.quick
     n = {
@@ -1108,8 +1166,9 @@ def main(argv: list[str] | None = None) -> int:
         "soak": 300 if quick else 10_000,
         "lab": 30 if quick else 300,
         "lab_spawns": 3 if quick else 20,
+        "hung": 20 if quick else 200,
     }
-    parts = set(args.only or "1234567")
+    parts = set(args.only or "12345678")
     command = "python benchmarks/run.py" + (" --quick" if quick else "")
     header = f"Run on {datetime.date.today()} with `{command}` on: {machine()}.\n"
     print(header)
@@ -1139,6 +1198,8 @@ def main(argv: list[str] | None = None) -> int:
         if "7" in parts:
             for table in bench_one_process(rig, args.latency, n["lab"], n["lab_spawns"], checks, not quick):
                 show(table)
+        if "8" in parts:
+            show(bench_hung_device(rig, args.latency, n["hung"], checks, not quick))
     finally:
         rig.stop()
     summary = [f"### Checks ({time.monotonic() - started:.0f} s in all)", ""]

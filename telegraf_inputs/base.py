@@ -92,6 +92,10 @@ class Driver(ABC):
         """Problems across devices (e.g. two entries sharing an instrument); none by default."""
         return []
 
+    def fields(self, device: DeviceSpec) -> list[tuple[ChannelConfig, tuple[str, ...]]]:
+        """Every channel of ``device`` with the names of all the fields it writes (extras included)."""
+        return [(ch, (ch.field_key,)) for ch in device.config.channels]
+
     def plan(self, device: DeviceSpec) -> str | None:
         """What reading ``device`` will cost or do, logged at debug level (-v) on start-up."""
         return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .base import Reading
 from .config import DeviceConfig
-from .lineprotocol import Metric
+from .lineprotocol import INT64_MAX, INT64_MIN, Metric
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,10 @@ def apply(device: DeviceConfig, reading: Reading) -> Metric | Rejected:
     if value is None:
         return Rejected(ch.key, "no value")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            return Rejected(ch.key, f"the instrument returned {str(value)[:40]}..., not a number a field carries")
         if not math.isfinite(number):
             return Rejected(ch.key, f"the instrument returned {number}")
         if ch.multiplier != 1.0 or ch.converter is not None or isinstance(value, float):
@@ -48,6 +51,10 @@ def apply(device: DeviceConfig, reading: Reading) -> Metric | Rejected:
             if not math.isfinite(number):
                 return Rejected(ch.key, f"Multiplier/Converter turned {value!r} into {number}")
             value = number
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        return Rejected(ch.key, f"the integer {value} does not fit a 64-bit field", logging.ERROR)
+    if not 0 <= reading.time_ns <= INT64_MAX:
+        return Rejected(ch.key, f"time stamp {reading.time_ns} ns is not a time line protocol carries", logging.ERROR)
     tags = {"device": device.name, **device.tags, **ch.tags}
     fields = {ch.field_key: value, **{f"{ch.field_key}_{name}": extra for name, extra in reading.extra.items()}}
     return Metric(device.measurement, fields, tags, reading.time_ns)

@@ -271,16 +271,6 @@ def parse_device(node: Node, declaration: Declaration) -> DeviceConfig:
         node=node,
         values=values,
     )
-    fields_seen: dict[tuple[Any, ...], str] = {}
-    for ch in channels:
-        series = (tuple(sorted({**device.tags, **ch.tags}.items())), ch.field_key)
-        if series in fields_seen:
-            raise ch.node.error(
-                f"writes the same field {ch.field_key!r} with the same tags as channel "
-                f"{fields_seen[series]!r}, so one would overwrite the other; give it a distinct "
-                'tag (e.g. "sensor") or field-key'
-            )
-        fields_seen[series] = ch.key
     return device
 
 
@@ -335,3 +325,29 @@ def load_entries(
         except ConfigError as exc:
             problems.append(exc)
     return parsed, problems
+
+
+def series_problems(channels: Sequence[tuple[DeviceConfig, ChannelConfig, Sequence[str]]]) -> list[ConfigError]:
+    """Channels that would write one series (measurement, tag set, field): one would overwrite the other.
+
+    ``channels`` lists every channel of the file with the names of every field it writes (its
+    field-key and the extra fields of a status word, say).  A channel's ``device`` tag counts as
+    the tag it is, even where it overrides the device's name.
+    """
+    seen: dict[tuple[str, tuple[tuple[str, str], ...], str], tuple[DeviceConfig, ChannelConfig]] = {}
+    problems = []
+    for device, ch, names in channels:
+        tags = tuple(sorted({"device": device.name, **device.tags, **ch.tags}.items()))
+        for name in names:
+            other = seen.setdefault((device.measurement, tags, name), (device, ch))
+            if other == (device, ch):
+                continue
+            where = "" if other[0] is device else f" of device {other[0].name!r}"
+            problems.append(
+                ch.node.error(
+                    f"writes the same field {name!r} with the same tags as channel {other[1].key!r}{where}, so "
+                    'one would overwrite the other; give it a distinct tag (e.g. "sensor") or field-key'
+                )
+            )
+            break
+    return problems

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 FieldValue = float | int | bool | str
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,11 @@ def check_name(text: str, what: str, specials: str = ",= ") -> None:
         raise ValueError(f"{what} is empty")
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise ValueError(f"{what} {text!r} contains a control character")
-    if text.endswith("\\") or any(f"\\{c}" in text for c in specials):
+    # Telegraf reads "\\\\" as two backslashes where InfluxDB reads one, and unescapes '\\"' in field keys
+    if text.endswith("\\") or any(f"\\{c}" in text for c in specials + '\\"'):
         raise ValueError(
-            f"{what} {text!r} has a backslash at its end or before one of {specials!r}, "
-            "which line protocol cannot carry unambiguously"
+            f"{what} {text!r} has a backslash at its end, before another backslash, a double quote or one of "
+            f"{specials!r}, which line protocol cannot carry unambiguously"
         )
 
 
@@ -70,6 +72,8 @@ def _format_value(key: str, value: FieldValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"integer field {key!r} is {value}, outside the 64-bit range line protocol carries")
         return f"{value}i"
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -96,6 +100,8 @@ def encode(metric: Metric) -> str:
         fields.append(f"{_escape_key(key, 'field key')}={_format_value(key, value)}")
     line = "".join(parts) + " " + ",".join(fields)
     if metric.time_ns is not None:
+        if not 0 <= metric.time_ns <= INT64_MAX:
+            raise ValueError(f"time stamp {metric.time_ns} ns is outside 1970-2262, which line protocol carries")
         line += f" {int(metric.time_ns)}"
     return line
 

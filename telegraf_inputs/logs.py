@@ -77,6 +77,11 @@ def one_line(text: str, limit: int = MAX_LOG_LINE) -> str:
     return text
 
 
+def excerpt(text: str, limit: int = 200) -> str:
+    """At most ``limit`` characters of a text from outside (a reply), marked where it was cut."""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
+
+
 class TelegrafFormatter(logging.Formatter):
     """One bounded line per record, prefixed with Telegraf's level marker (E!, W!, I!, D!)."""
 
@@ -178,9 +183,18 @@ def setup_logging(verbose: bool) -> None:
 
 
 def describe(exc: BaseException) -> str:
-    """A one-line description of an exception for the log (words for bare errno tuples)."""
-    if isinstance(exc, OSError) and exc.strerror and not str(exc).strip("()0123456789, '"):
-        text = exc.strerror
-    else:
+    """A one-line description of an exception for the log, in words where the exception has only numbers.
+
+    pyserial reports an unplugged adapter as ``(5, 'Input/output error')`` or with an
+    errno tuple in its arguments; the words are what a user can act on.
+    """
+    text = ""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror if not exc.filename else f"{exc.strerror}: {exc.filename}"
+    elif len(exc.args) == 1 and isinstance(exc.args[0], tuple) and len(exc.args[0]) == 2:
+        code, words = exc.args[0]
+        if isinstance(code, int) and isinstance(words, str):
+            text = f"{words} (errno {code})"
+    if not text:
         text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())

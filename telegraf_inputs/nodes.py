@@ -53,7 +53,7 @@ def _join(path: str, key: str | int) -> str:
         return f"{path}[{key}]"
     if _PLAIN_KEY.match(key):
         return f"{path}.{key}" if path else key
-    return f"{path}[{json.dumps(key)}]"
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
 
 def type_name(value: Any) -> str:
@@ -181,8 +181,8 @@ class Node:
         value = self._get(key, default)
         if value is default and default is not MISSING:
             return value
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 20:
+            value = int(value)  # ASCII digits only: "10²" is no number
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -247,13 +247,35 @@ def read_json(file: str | os.PathLike[str]) -> Node:
     """Read a JSON file into a Node, turning syntax errors into ConfigError."""
     name = str(file)
     try:
-        text = Path(file).read_text(encoding="utf-8")
+        text = Path(file).read_text(encoding="utf-8-sig")  # a BOM (Windows editors write one) is no error
     except OSError as exc:
         raise ConfigError(name, "", f"cannot read the file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(name, "", f"not UTF-8 text: {exc}") from None
     try:
-        value = json.loads(text, object_pairs_hook=_object_pairs)
+        value = json.loads(text, object_pairs_hook=_object_pairs, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise ConfigError(name, "", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise ConfigError(name, "", f"lists or objects nested deeper than {MAX_DEPTH} levels") from None
+    check_depth(value, name)
     return Node(value, "", name)
+
+
+MAX_DEPTH = 32  # a devices file needs 6 levels; deeper is a broken file, and recursion must stay bounded
+
+
+def _parse_int(text: str) -> int | float:
+    """A JSON integer; one of more digits than any setting has becomes a float (inf if huge), never a slow int."""
+    return int(text) if len(text) <= 20 else float(text)
+
+
+def check_depth(value: Any, file: str) -> None:
+    """Raise ConfigError if lists and objects nest deeper than MAX_DEPTH (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ConfigError(file, "", f"lists or objects nested deeper than {MAX_DEPTH} levels")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))

@@ -204,6 +204,9 @@ def load(
     lab.groups = [by_family[f.name] for f in chosen_families if f.name in by_family]
     for group in lab.groups:
         lab.problems += group.driver.check_all(group.devices)
+    lab.problems += config.series_problems(
+        [(d.config, ch, names) for g in lab.groups for d in g.devices for ch, names in g.driver.fields(d)]
+    )
     lab.problems.sort(key=_entry_index)  # in file order
     return lab
 

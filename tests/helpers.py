@@ -188,3 +188,11 @@ def load_devices(family: str, path: Path, names: list[str] | None = None) -> lis
     if lab.problems:
         raise lab.problems[0]
     return [d for d in lab.devices if not names or d.name in names]
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The peak resident memory (VmHWM) of a running process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")

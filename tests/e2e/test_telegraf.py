@@ -12,7 +12,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -30,24 +29,6 @@ from tests.helpers import ROOT, daq_device, executable, smc_device, write_config
 
 TOKEN = "test-token-123"
 EXECUTABLES = ("telegraf-daq970a", "telegraf-smc-hrs", "telegraf-purpleair")
-
-
-def find_telegraf() -> str | None:
-    for candidate in (os.environ.get("TELEGRAF_BIN"), str(ROOT / ".telegraf" / "bin" / "telegraf")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return shutil.which("telegraf")
-
-
-@pytest.fixture(scope="module")
-def telegraf() -> str:
-    path = find_telegraf()
-    if path is None:
-        message = "no Telegraf: run scripts/build-telegraf (needs Go), or install telegraf on PATH, or set TELEGRAF_BIN"
-        if os.environ.get("REQUIRE_TELEGRAF") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 # -- a receiver implementing InfluxDB 2.x's POST /api/v2/write -----------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Integer, Number, Text
+from ...logs import excerpt
 from ...transports import MAX_REPLY, LineSocket, canonical_resource, socket_address
 from .protocol import (
     ERROR_QUEUE_SIZE,
@@ -299,12 +300,14 @@ class DaqSession(Session):
         idn = self._query("*CLS;*IDN?", "identifying the instrument")
         for device in self.devices:
             if device.visa_idn is not None and idn != device.visa_idn:
-                log.warning("device %r: *IDN? answered %r, VISAIDN expects %r", device.name, idn, device.visa_idn)
+                log.warning(
+                    "device %r: *IDN? answered %r, VISAIDN expects %r", device.name, excerpt(idn), device.visa_idn
+                )
         if "DAQ97" not in idn.upper():
             log.warning(
-                "device(s) %s: %r does not look like a DAQ970A/DAQ973A",
+                "device(s) %s: the *IDN? reply does not look like a DAQ970A/DAQ973A: %r",
                 ", ".join(repr(d.name) for d in self.devices),
-                idn,
+                excerpt(idn),
             )
         for device in self.devices:
             for command in device.cmd_on_init:

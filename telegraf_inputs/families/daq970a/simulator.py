@@ -176,6 +176,10 @@ class Faults:
     hang_reads: bool = False  # never answer READ?/FETC? (and queue an error), like a stuck scan
     overload: set[int] = field(default_factory=set)  # channels that read +9.9E+37
     error_on_read: tuple[int, str] | None = None  # READ? fails with this error, no reply
+    silent: bool = False  # accept commands, never answer a query (a hung instrument)
+    endless_next: bool = False  # answer the next query with a reply that never ends
+    drip_next: float = 0.0  # send the next reply one byte every this many seconds
+    idn: str | None = None  # answer *IDN? with this instead
 
 
 @dataclass
@@ -200,7 +204,10 @@ class Instrument:
         self.log: list[str] = []  # every command received, for tests and curious users
         self.reset()
         self.commands: dict[str, Callable[[str], str | None]] = {
-            "*IDN?": lambda p: f"Keysight Technologies,{self.model},MY00000001,A.03.00-02.40-03.15-00.02-02.00-03-03",
+            "*IDN?": lambda p: (
+                self.faults.idn
+                or f"Keysight Technologies,{self.model},MY00000001,A.03.00-02.40-03.15-00.02-02.00-03-03"
+            ),
             "*RST": lambda p: self.reset(),
             "*CLS": lambda p: self.errors.clear(),
             "*OPC?": lambda p: "1",
@@ -455,8 +462,22 @@ class _Handler(socketserver.StreamRequestHandler):
                         faults.garble_next = False
                         reply = "".join(instrument.random.choice("#?~x@\x7f") if c.isdigit() else c for c in reply)
                     replies.append(reply)
-                if replies:
-                    self.wfile.write(";".join(replies).encode("ascii") + b"\n")
+                faults = instrument.faults
+                if not replies or faults.silent:
+                    continue
+                data = ";".join(replies).encode("ascii", "replace") + b"\n"
+                if faults.endless_next:  # a reply without an end: the client must stop reading by itself
+                    faults.endless_next = False
+                    while True:
+                        self.wfile.write(b"+1.00000000E+00,101," * 4096)
+                elif faults.drip_next:
+                    interval, faults.drip_next = faults.drip_next, 0.0
+                    for i in range(len(data)):
+                        self.wfile.write(data[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(interval)
+                else:
+                    self.wfile.write(data)
         except (ConnectionError, OSError):
             pass
         finally:

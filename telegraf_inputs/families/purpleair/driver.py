@@ -118,6 +118,9 @@ def _epa(v: Mapping[str, float]) -> float:
     return epa_pm25((v["pm2.5_cf_1_a"] + v["pm2.5_cf_1_b"]) / 2, v["humidity"])
 
 
+#: the extra fields a derived value writes beside its own (as <field-key>_<name>)
+DERIVED_EXTRAS = {"pm2.5_ab_difference": ("percent", "ok")}
+
 DERIVED: dict[str, Derived] = {
     "pm2.5_epa": Derived(
         ("pm2.5_cf_1_a", "pm2.5_cf_1_b", "humidity"),
@@ -372,7 +375,7 @@ def _on_lan(field: str) -> bool:
 # -- the driver ------------------------------------------------------------------------------------
 def _checked_url(node: Node, key: str, url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) of an http(s) URL from the file; a ConfigError naming the problem otherwise."""
-    if any(c.isspace() or ord(c) < 32 for c in url.strip()):
+    if any(c.isspace() or ord(c) < 32 for c in url):
         raise node.error("contains white space or a control character; write the URL alone", key)
     try:
         scheme, host, port = origin(url.strip())
@@ -447,7 +450,7 @@ class PurpleAirDriver(Driver):
             connection=f"purpleair|{lan_url or config.name}",
             deadline_s=0.0,
             api_key=values["PurpleAirAPIKey"] or "",
-            base_url=base_url.strip(),
+            base_url=base_url,
             lan_url=lan_url,
             timeout_s=timeout_s,
             max_age_s=float(params["MaxAge"]),
@@ -463,6 +466,13 @@ class PurpleAirDriver(Driver):
             return f"LAN sensor {device.lan_url}/json: no API points"
         per_gather = int(device.cost().split()[0])
         return f"{device.cost()}; at one gather per minute, {per_gather * 1440} sensor-fields per day"
+
+    def fields(self, device: DeviceSpec) -> list[tuple[ChannelConfig, tuple[str, ...]]]:
+        assert isinstance(device, PaDevice)
+        return [
+            (ch.config, (ch.config.field_key, *(f"{ch.config.field_key}_{x}" for x in DERIVED_EXTRAS.get(ch.type, ()))))
+            for ch in device.channels
+        ]
 
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         return PaSession()

@@ -79,6 +79,13 @@ class Faults:
     retry_after: int | None = None  # Retry-After header with the status
     delay_s: float = 0.0
     bad_json_next: bool = False
+    endless_next: bool = False  # answer the next request with a body that never ends
+    drip_next: float = 0.0  # send the next body one byte every this many seconds
+    cut_short_next: bool = False  # announce a longer body than is sent, then close the connection
+    cut_short_path: str | None = None  # do that to every request for this path (e.g. /v1/sensors/12345)
+    redirect_to: str | None = None  # answer every request with 302 to this URL (path and query appended)
+    error_text_size: int = 0  # pad the error descriptions of faulted replies to this many characters
+    values: dict[str, Any] = field(default_factory=dict)  # field -> value, over every sensor's real ones
 
 
 @dataclass
@@ -109,15 +116,50 @@ class PurpleAirSimulator:
                 url = urlparse(self.path)
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 sim.requests.append(Request(url.path, query, {k.lower(): v for k, v in self.headers.items()}))
+                f = sim.faults
+                if f.redirect_to is not None:
+                    self.send_response(302)
+                    self.send_header("Location", f.redirect_to.rstrip("/") + self.path.removeprefix("/v1"))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status, body, headers = sim.answer(url.path, query, self.headers.get(API_KEY_HEADER))
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                if f.endless_next:  # no length, no end: the client must stop reading by itself
+                    f.endless_next = False
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self._stream(b'{"data": "' + b"x" * 65536, forever=True)
+                    return
+                cut_short, f.cut_short_next = f.cut_short_next or url.path == f.cut_short_path, False
+                self.send_header("Content-Length", str(len(data) + (1000 if cut_short else 0)))
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
+                if f.drip_next:
+                    interval, f.drip_next = f.drip_next, 0.0
+                    self._stream(data, interval=interval)
+                    return
                 self.wfile.write(data)
+                if cut_short:
+                    self.close_connection = True
+
+            def _stream(self, data: bytes, *, forever: bool = False, interval: float = 0.0) -> None:
+                try:
+                    while True:
+                        if interval:
+                            for i in range(len(data)):
+                                self.wfile.write(data[i : i + 1])
+                                self.wfile.flush()
+                                time.sleep(interval)
+                        else:
+                            self.wfile.write(data)
+                        if not forever:
+                            return
+                except OSError:  # the client gave up, as it must
+                    self.close_connection = True
 
         self.server = http.server.ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
@@ -144,8 +186,9 @@ class PurpleAirSimulator:
 
     # ------------------------------------------------------------------ answers
 
-    @staticmethod
-    def _error(status: int, description: str, name: str | None = None) -> tuple[int, Any, dict[str, str]]:
+    def _error(self, status: int, description: str, name: str | None = None) -> tuple[int, Any, dict[str, str]]:
+        if self.faults.error_text_size > len(description):
+            description += " " + "\x1b[31m" + "x" * (self.faults.error_text_size - len(description))
         body = {"api_version": "V1.0.14-0.0.58", "time_stamp": int(time.time())}
         body.update(error=name or ERRORS.get(status, "Error"), description=description)
         return status, body, {}
@@ -185,7 +228,7 @@ class PurpleAirSimulator:
                 return self._error(404, "Cannot find a sensor with the provided parameters.", "NotFoundError")
             if sensor.read_key is not None and query.get("read_key") != sensor.read_key:
                 return self._error(403, "The provided read_key was not valid.", "ApiKeyInvalidError")
-            values = sensor.values(now)  # no fields asked: the API answers with all of them
+            values = {**sensor.values(now), **self.faults.values}  # no fields asked: the API answers all
             chosen = {k: values[k] for k in ["sensor_index", *fields] if k in values} if fields else values
             return 200, {"api_version": "V1.0.14-0.0.58", "time_stamp": int(now), "sensor": chosen}, {}
         if len(parts) != 2:
@@ -197,7 +240,7 @@ class PurpleAirSimulator:
             sensor = self.sensors.get(index)
             if sensor is None or sensor.read_key is not None:
                 continue  # unknown and private sensors are simply absent
-            values = sensor.values(now)
+            values = {**sensor.values(now), **self.faults.values}
             rows.append([index] + [values.get(f) for f in fields if f != "sensor_index"])
         body = {
             "api_version": "V1.0.14-0.0.58",

@@ -27,6 +27,7 @@ from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Flag, Integer, Keys, Number, Section, Text
 from ...lineprotocol import FieldValue
+from ...logs import describe
 from ...transports import serial_port_key
 from . import MODEL_REGEX
 from .protocol import (
@@ -208,7 +209,7 @@ class HrsSession(Session):
             return self._read_device(device)
         except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
             raise DeviceError(
-                f"serial port {device.address} failed ({exc}); unplugged? It is reopened at the next gather"
+                f"serial port {device.address} failed ({describe(exc)}); unplugged? It is reopened at the next gather"
             ) from exc
 
     @staticmethod
@@ -407,13 +408,21 @@ class SmcHrsDriver(Driver):
                 )
         return problems
 
+    def fields(self, device: DeviceSpec) -> list[tuple[ChannelConfig, tuple[str, ...]]]:
+        assert isinstance(device, HrsDevice)
+        extras = {"STATUS": tuple(STATUS_BITS.values()), "ALARMS": (*ALARM_BITS.values(), "flag3", "active")}
+        return [
+            (ch.config, (ch.config.field_key, *(f"{ch.config.field_key}_{x}" for x in extras.get(ch.type, ()))))
+            for ch in device.channels
+        ]
+
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         device = devices[0]
         assert isinstance(device, HrsDevice)
         try:
             return HrsSession(self.opener(device))
         except (OSError, ValueError) as exc:
-            raise DeviceError(f"cannot open serial port {device.address}: {exc}") from exc
+            raise DeviceError(f"cannot open serial port {device.address}: {describe(exc)}") from exc
 
 
 DRIVER = SmcHrsDriver()

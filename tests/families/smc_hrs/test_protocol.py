@@ -367,9 +367,13 @@ def test_config_errors_name_the_path(tmp_path: Path, change: dict, path: str, me
 def test_chillers_sharing_a_port_need_one_line_setting_and_distinct_stations(tmp_path: Path) -> None:
     a = smc_device("/dev/ttyUSB0", name="a")
     b = smc_device("/dev/ttyUSB0", name="b", SerialConnectionParams={"baudrate": 19200})
-    with pytest.raises(ConfigError, match=r"\[1\].Address: shares the port of device 'a' \('/dev/ttyUSB0'\) but not its"):
+    with pytest.raises(
+        ConfigError, match=r"\[1\].Address: shares the port of device 'a' \('/dev/ttyUSB0'\) but not its"
+    ):
         load(tmp_path, [a, b])
-    with pytest.raises(ConfigError, match=r"\[1\].DeviceSpecificParams: station 1 on the port of device 'a' .* already"):
+    with pytest.raises(
+        ConfigError, match=r"\[1\].DeviceSpecificParams: station 1 on the port of device 'a' .* already"
+    ):
         load(tmp_path, [a, smc_device("/dev/ttyUSB0", name="b")])
     ok = load(tmp_path, [a, smc_device("/dev/ttyUSB0", name="b", DeviceSpecificParams={"InternalAddress": 2})])
     assert [d.station for d in ok] == [1, 2] and ok[0].connection == ok[1].connection
