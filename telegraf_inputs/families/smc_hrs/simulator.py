@@ -1,4 +1,4 @@
-"""A simulated SMC HRS chiller on a pseudo-terminal, as if on the end of an RS-232C cable.
+"""A simulated SMC HRS chiller on a pseudo-terminal, as if on the end of an RS-232C cable (or on TCP).
 
 The program under test opens the pty's slave side (or a symlink to it, like
 ``/dev/serial/by-id/...``) with pyserial, exactly as it would open
@@ -18,7 +18,11 @@ Several stations can share one simulator (an RS-485 bus).  The fluid
 temperature drifts slowly around the set point.  Faults are switched on
 ``HrsSimulator.faults`` and with ``raise_alarm``, ``vanish`` and ``reappear``.
 
-Run standalone:  python -m telegraf_inputs.families.smc_hrs.simulator --link /tmp/chiller
+On Windows, which has no ptys, and wherever ``transport="socket"`` is chosen, the
+line is a TCP server on 127.0.0.1 that pyserial opens as ``socket://127.0.0.1:PORT``;
+the line settings cannot be checked there.
+
+Run standalone:  python -m telegraf_inputs.families.smc_hrs.simulator --link /tmp/chiller  (or --socket)
 """
 
 from __future__ import annotations
@@ -28,18 +32,140 @@ import math
 import os
 import queue
 import select
-import termios
+import socket
+import sys
 import threading
 import time
-import tty
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from ...simulators import run_standalone
 from .protocol import ACK, ALARM_BITS, ETX, NAK, STX, bcc, crc16, with_crc
 
-PARITY_FLAGS = {"N": 0, "E": termios.PARENB, "O": termios.PARENB | termios.PARODD}
-SIZE_FLAGS = {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}
+
+class Line(Protocol):
+    """One serial line as the simulator sees it: where the program connects, bytes in and out."""
+
+    @property
+    def path(self) -> str: ...
+    def poll(self, timeout: float) -> bytes | None: ...
+    def write(self, data: bytes) -> None: ...
+    def matches(self, line: tuple[int, int, str, float]) -> bool: ...
+    def close(self) -> None: ...
+
+
+class SocketLine:
+    """The serial line as a TCP server on 127.0.0.1, for pyserial's ``socket://`` URLs (every OS).
+
+    A TCP connection has no baud rate or framing, so the line settings cannot be
+    checked here; the transmission time is still taken.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.port = self.server.getsockname()[1]
+        self.client: socket.socket | None = None
+
+    @property
+    def path(self) -> str:
+        return f"socket://127.0.0.1:{self.port}"
+
+    def poll(self, timeout: float) -> bytes | None:
+        """Bytes that came within ``timeout`` (b"" for none), None if the line failed."""
+        sources = [self.server] + ([self.client] if self.client is not None else [])
+        ready, _, _ = select.select(sources, [], [], timeout)
+        if self.server in ready:
+            if self.client is not None:
+                self.client.close()
+            self.client, _ = self.server.accept()  # the newest connection is the line
+            return b""
+        if self.client is not None and self.client in ready:
+            try:
+                data = self.client.recv(256)
+            except OSError:
+                data = b""
+            if not data:  # the program closed its port
+                self.client.close()
+                self.client = None
+            return data
+        return b""
+
+    def write(self, data: bytes) -> None:
+        if self.client is not None:
+            self.client.sendall(data)
+
+    def matches(self, line: tuple[int, int, str, float]) -> bool:
+        return True
+
+    def close(self) -> None:
+        for sock in (self.client, self.server):
+            if sock is not None:
+                sock.close()
+        self.client = None
+
+
+if sys.platform != "win32":
+    import termios
+    import tty
+
+    PARITY_FLAGS = {"N": 0, "E": termios.PARENB, "O": termios.PARENB | termios.PARODD}
+    SIZE_FLAGS = {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}
+
+    class PtyLine:
+        """The serial line as a pseudo-terminal: the program opens its slave side like /dev/ttyUSB0."""
+
+        def __init__(self, line: tuple[int, int, str, float], link: Path | None) -> None:
+            self.master, self.slave = os.openpty()
+            tty.setraw(self.slave)
+            baud, size, parity, stop = line
+            attrs = termios.tcgetattr(self.slave)
+            speed = getattr(termios, f"B{baud}")
+            attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD | termios.CSTOPB)) | (
+                SIZE_FLAGS[size] | PARITY_FLAGS[parity] | (termios.CSTOPB if stop != 1 else 0)
+            )
+            attrs[4] = attrs[5] = speed
+            termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+            self.tty = os.ttyname(self.slave)
+            self.link = link
+            if link is not None:
+                tmp = link.with_name(link.name + ".new")
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(self.tty)
+                os.replace(tmp, link)
+
+        @property
+        def path(self) -> str:
+            return str(self.link) if self.link is not None else self.tty
+
+        def poll(self, timeout: float) -> bytes | None:
+            ready, _, _ = select.select([self.master], [], [], timeout)
+            if not ready:
+                return b""
+            try:
+                return os.read(self.master, 256)
+            except OSError:
+                return None
+
+        def write(self, data: bytes) -> None:
+            os.write(self.master, data)
+
+        def matches(self, line: tuple[int, int, str, float]) -> bool:
+            """True if the program opened the port with the simulator's baud rate, data bits and stop bits."""
+            attrs = termios.tcgetattr(self.master)
+            baud, size, _parity, stop = line
+            cflag = attrs[2]
+            return (
+                attrs[4] == getattr(termios, f"B{baud}")
+                and cflag & termios.CSIZE == SIZE_FLAGS[size]
+                and bool(cflag & termios.CSTOPB) == (stop != 1)
+            )
+
+        def close(self) -> None:
+            for fd in (self.master, self.slave):
+                os.close(fd)
+            if self.link is not None:
+                self.link.unlink(missing_ok=True)
 
 
 @dataclass
@@ -111,6 +237,7 @@ class HrsSimulator:
         stopbits: float = 2,
         model: str = "HRS012-AN-10-T",
         link: str | os.PathLike[str] | None = None,
+        transport: str = "pty" if sys.platform != "win32" else "socket",
     ) -> None:
         self.chillers = {station: Chiller() for station in stations}
         self.protocol = protocol
@@ -119,12 +246,13 @@ class HrsSimulator:
         self.char_time = (1 + bytesize + (parity != "N") + stopbits) / baudrate
         self.model = model
         self.link = Path(link) if link is not None else None
+        self.transport = transport
         self.faults = Faults()
         self.log: list[tuple[bytes, bytes | None]] = []  # (request, reply or None)
         self.line_mismatches = 0
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._tty = ""
+        self._line: Line | None = None
+        self._path = ""
+        self._port = 0  # a socket line comes back on the same port
         self._commands: queue.Queue[tuple[str, threading.Event]] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="smc-hrs-sim", daemon=True)
@@ -133,7 +261,8 @@ class HrsSimulator:
 
     @property
     def path(self) -> str:
-        return str(self.link) if self.link is not None else self._tty
+        """What to give as the device's Address: the pty (or its link), or a ``socket://`` URL."""
+        return self._path
 
     def start(self) -> HrsSimulator:
         self._open()
@@ -173,30 +302,20 @@ class HrsSimulator:
             raise RuntimeError(f"simulator did not {what}")
 
     def _open(self) -> None:
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        baud, size, parity, stop = self.line
-        attrs = termios.tcgetattr(self._slave)
-        speed = getattr(termios, f"B{baud}")
-        attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD | termios.CSTOPB)) | (
-            SIZE_FLAGS[size] | PARITY_FLAGS[parity] | (termios.CSTOPB if stop != 1 else 0)
-        )
-        attrs[4] = attrs[5] = speed
-        termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
-        self._tty = os.ttyname(self._slave)
-        if self.link is not None:
-            tmp = self.link.with_name(self.link.name + ".new")
-            tmp.unlink(missing_ok=True)
-            tmp.symlink_to(self._tty)
-            os.replace(tmp, self.link)
+        if self.transport == "socket":
+            server = SocketLine(self._port)
+            self._port = server.port
+            line: Line = server
+        elif sys.platform != "win32":
+            line = PtyLine(self.line, self.link)
+        else:
+            raise ValueError("a pty needs a POSIX system; use transport='socket'")
+        self._line, self._path = line, line.path
 
     def _close(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
-        self._master = self._slave = None
-        if self.link is not None:
-            self.link.unlink(missing_ok=True)
+        if self._line is not None:
+            self._line.close()
+        self._line = None
 
     # ------------------------------------------------------------------ serving
 
@@ -210,29 +329,14 @@ class HrsSimulator:
                 if what == "reappear":
                     self._open()
                 done.set()
-            if self._master is None:
+            if self._line is None:
                 time.sleep(0.01)
                 continue
-            ready, _, _ = select.select([self._master], [], [], 0.02)
-            if not ready:
+            data = self._line.poll(0.02)
+            if not data:
                 buffer = b""  # silence on the line ends any partial frame
                 continue
-            try:
-                buffer += os.read(self._master, 256)
-            except OSError:
-                continue
-            buffer = self._handle(buffer)
-
-    def _line_matches(self) -> bool:
-        assert self._master is not None
-        attrs = termios.tcgetattr(self._master)
-        baud, size, _parity, stop = self.line
-        cflag = attrs[2]
-        return (
-            attrs[4] == getattr(termios, f"B{baud}")
-            and cflag & termios.CSIZE == SIZE_FLAGS[size]
-            and bool(cflag & termios.CSTOPB) == (stop != 1)
-        )
+            buffer = self._handle(buffer + data)
 
     def _handle(self, buffer: bytes) -> bytes:
         """Answer every complete request in ``buffer``; return what is left."""
@@ -240,7 +344,7 @@ class HrsSimulator:
             request, buffer = self._next_frame(buffer)
             if request is None:
                 return buffer
-            if not self._line_matches():
+            if self._line is None or not self._line.matches(self.line):
                 self.line_mismatches += 1
                 self.log.append((request, None))
                 continue
@@ -296,8 +400,8 @@ class HrsSimulator:
         for part in (reply[:half], reply[half:]):
             time.sleep(len(part) * self.char_time)
             try:
-                assert self._master is not None
-                os.write(self._master, part)
+                assert self._line is not None
+                self._line.write(part)
             except (OSError, AssertionError):
                 return
 
@@ -374,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stopbits", type=float, default=2, choices=[1, 2])
     parser.add_argument("--model", default="HRS012-AN-10-T")
     parser.add_argument("--link", help="also make this symlink to the pty (a stable name, like /dev/serial/by-id)")
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        default=sys.platform == "win32",
+        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty (the default on Windows)",
+    )
     args = parser.parse_args(argv)
     sim = HrsSimulator(
         stations=args.station or [1],
@@ -385,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         stopbits=args.stopbits,
         model=args.model,
         link=args.link,
+        transport="socket" if args.socket else "pty",
     ).start()
     return run_standalone(f"simulated SMC {args.model} ({args.protocol} protocol); Address: {sim.path}", sim.stop)
 

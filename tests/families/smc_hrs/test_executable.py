@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -243,3 +244,54 @@ def test_simulate_serves_chillers_sharing_a_port_from_one_simulated_bus(tmp_path
     result = run_once(["--config", str(write_config(tmp_path, chillers)), "--simulate"], name=EXE)
     assert result.returncode == 0, result.stderr
     assert sorted(line["tags"]["device"] for line in parse_lines(result.stdout)) == ["chiller1"] * 2 + ["chiller2"] * 2
+
+
+# -- socket:// (what the simulator uses where there are no ptys, as on Windows) ---------------------
+def test_a_chiller_on_a_socket_url_is_read_and_its_failure_and_return_reported(tmp_path: Path) -> None:
+    sim = HrsSimulator(transport="socket", protocol="modbus").start()
+    try:
+        assert sim.path.startswith("socket://127.0.0.1:")
+        entry = smc_device(
+            sim.path,
+            DeviceSpecificParams={"Protocol": "modbus"},
+            channels={"PV1": {"Type": "PV1"}, "P": {"Type": "PRESSURE", "field-key": "pressure"}},
+        )
+        exe = ExecdProcess(["--config", str(write_config(tmp_path, [entry]))], name=EXE)
+        try:
+            exe.trigger()
+            lines = parse_lines("\n".join(exe.read_lines(2)))
+            assert lines[1]["fields"] == {"pressure": 0.25}
+            sim.vanish()  # the serial-over-LAN adapter goes away
+            exe.trigger()
+            assert "E! device 'chiller'" in exe.wait_stderr("E! device 'chiller'")
+            sim.reappear()  # on the same port
+            deadline = time.monotonic() + 10
+            while not any("recovered" in line for line in exe.stderr) and time.monotonic() < deadline:
+                exe.trigger()
+                time.sleep(0.3)
+            exe.wait_stderr("I! device 'chiller': recovered")
+        finally:
+            exe.close_stdin()
+            exe.kill()
+    finally:
+        sim.stop()
+
+
+def test_the_standalone_simulator_serves_a_socket_url(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "telegraf_inputs.families.smc_hrs.simulator", "--socket", "--baudrate", "19200"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        address = banner.rsplit("Address: ", 1)[1].strip()
+        assert address.startswith("socket://127.0.0.1:")
+        entry = smc_device(address, SerialConnectionParams={"baudrate": 19200})
+        result = run_once(["--config", str(write_config(tmp_path, [entry]))], name=EXE)
+        assert result.returncode == 0, result.stderr
+        assert len(parse_lines(result.stdout)) == 2
+    finally:
+        proc.terminate()
+        proc.wait(5)
