@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
+import ssl
 import sys
 import tempfile
 import threading
@@ -79,12 +80,22 @@ class Rig:
         self.sims[name] = sim
         return {"path": sim.path}
 
-    def purpleair(self, name: str, api_key: str, sensors: list[int]) -> dict[str, Any]:
-        sim = PurpleAirSimulator(api_key).start()
+    def purpleair(
+        self, name: str, api_key: str, sensors: list[int], tls: list[str] | None = None, keep_alive: bool = True
+    ) -> dict[str, Any]:
+        context = None
+        if tls is not None:  # [certificate file, key file]: serve HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+        sim = PurpleAirSimulator(api_key, tls=context, keep_alive=keep_alive).start()
         for index in sensors:
             sim.add_sensor(index)
         self.sims[name] = sim
         return {"base_url": sim.base_url, "lan": {str(i): sim.lan_url(i) for i in sensors}}
+
+    def connections(self, name: str) -> int:
+        """How many connections a PurpleAir simulator has accepted."""
+        return int(self.sims[name].connections)
 
     def receiver(self, token: str) -> dict[str, Any]:
         self.receivers.append(WriteReceiver(token))

@@ -145,10 +145,11 @@ class Gather:
 class Execd:
     """An executable in execd mode, triggered and read as Telegraf does it."""
 
-    def __init__(self, name: str, config: str, *extra: str) -> None:
+    def __init__(self, name: str, config: str, *extra: str, env: dict[str, str] | None = None) -> None:
         subcommand = ["run"] if name == LAB else []  # telegraf-lab run; the per-family commands have no subcommand
         self.proc = subprocess.Popen(
             [executable(name), *subcommand, "--config", config, *extra],
+            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -804,6 +805,83 @@ def bench_hung_device(rig: Rig, latency: float, gathers: int, checks: Checks, ju
     return table
 
 
+# --------------------------------------------------------------------------- 9. HTTPS: keep-alive
+
+
+def self_signed_certificate(folder: str) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, made here (files in ``folder``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    with open(cert_file, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_file, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))  # fmt: skip
+    return cert_file, key_file
+
+
+def bench_https(rig: Rig, gathers: int, checks: Checks) -> Table:
+    """PurpleAir over HTTPS: one kept-alive connection against a new connection (and TLS handshake) per gather."""
+    cert, key = self_signed_certificate(CONFIGS.name)
+    env = {**os.environ, "REQUESTS_CA_BUNDLE": cert}  # the executable trusts the certificate made here
+    env.pop("HTTPS_PROXY", None), env.pop("https_proxy", None)
+    sensors = [1001, 1002, 1003]
+    runs: dict[str, Execd] = {}
+    names = {"keep-alive (one connection)": "https-keep", "a new connection per gather": "https-close"}
+    for label, sim in names.items():
+        api = rig("purpleair", name=sim, api_key=API_KEY, sensors=sensors, tls=[cert, key],
+                  keep_alive=label.startswith("keep"))  # fmt: skip
+        channels = {f"s{i}": (i, "pm2.5_atm") for i in sensors}
+        config = write_config([pa_entry("air", channels, DeviceSpecificParams={"BaseURL": api["base_url"]})])
+        runs[label] = Execd(PA, config, env=env)
+    walls: dict[str, list[float]] = {label: [] for label in runs}
+    cpus: dict[str, list[float]] = {label: [] for label in runs}
+    try:
+        for i in range(gathers + 3):
+            for label, exe in runs.items():  # in turn, so that both see the same machine
+                g = exe.gather(lines_at_least(len(sensors)), timeout=20)
+                if i >= 3:
+                    walls[label].append(g.wall_s)
+                    cpus[label].append(g.cpu_s)
+        connections = {label: rig("connections", name=names[label]) for label in runs}
+    finally:
+        for exe in runs.values():
+            exe.close()
+    table = Table(
+        f"9. PurpleAir over HTTPS on 127.0.0.1 (self-signed certificate, 3 sensors): {gathers} gathers",
+        ["connection", "wall/gather median ms", "CPU/gather median ms", "connections opened"],
+    )
+    for label in runs:
+        table.rows.append([label, ms(median(walls[label])), ms(median(cpus[label])), str(connections[label])])
+    keep, new = runs
+    cpu_ratio = median(cpus[new]) / median(cpus[keep])
+    table.rows.append(
+        ["ratio new / keep-alive", f"{median(walls[new]) / median(walls[keep]):.2f}", f"{cpu_ratio:.2f}", ""]
+    )
+    checks.add("https: one connection kept alive through every gather", connections[keep] == 1, str(connections[keep]))
+    return table
+
+
 # --------------------------------------------------------------------------- 6. the soak
 
 Pairs = set[tuple[str, str]]  # (device, channel tag) that must not be emitted
@@ -1148,13 +1226,33 @@ def machine() -> str:
     )
 
 
+def write_readme(header: str, tables: list[Table], checks: str, partial: bool) -> None:
+    """Put the results into benchmarks/README.md; with ``partial`` (--only), replace only the parts run."""
+    readme = HERE / "README.md"
+    old = readme.read_text()
+    block = re.search(r"<!-- results:start -->\n(.*?)<!-- results:end -->", old, flags=re.S)
+    assert block is not None, "benchmarks/README.md has no results markers"
+    if partial:
+        sections = re.split(r"(?m)^(?=### )", block.group(1))
+        keep = [sec for sec in sections if sec.startswith("### ") and not sec.startswith("### Checks")]
+        for table in tables:
+            number = table.title.split(" ", 1)[0]  # "7a."
+            keep = [sec for sec in keep if not sec.startswith(f"### {number} ")] + [table.markdown() + "\n"]
+        keep.sort(key=lambda sec: [int(x) if x.isdigit() else x for x in re.findall(r"\d+|[a-z]", sec[4:8])])
+        body = block.group(1).split("### ", 1)[0] + "".join(keep)
+        body += f"\nParts {', '.join(t.title.split(' ', 1)[0].rstrip('.') for t in tables)} rerun: {header}\n" + checks
+    else:
+        body = header + "\n" + "\n".join(t.markdown() for t in tables) + "\n" + checks
+    readme.write_text(old[: block.start(1)] + body + old[block.end(1) :])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run of every part")
     parser.add_argument("--latency", type=float, default=0.02, help="the simulated DAQ's latency L in s (0.02)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the soak's fault schedule")
     parser.add_argument("--write-readme", action="store_true", help="put the results into benchmarks/README.md")
-    parser.add_argument("--only", nargs="*", help="run these parts only (1 2 3 4 5 6 7 8)")
+    parser.add_argument("--only", nargs="*", help="run these parts only (1 2 3 4 5 6 7 8 9)")
     args = parser.parse_args(argv)
     quick = args.quick
     n = {
@@ -1167,8 +1265,9 @@ def main(argv: list[str] | None = None) -> int:
         "lab": 30 if quick else 300,
         "lab_spawns": 3 if quick else 20,
         "hung": 20 if quick else 200,
+        "https": 10 if quick else 200,
     }
-    parts = set(args.only or "12345678")
+    parts = set(args.only or "123456789")
     command = "python benchmarks/run.py" + (" --quick" if quick else "")
     header = f"Run on {datetime.date.today()} with `{command}` on: {machine()}.\n"
     print(header)
@@ -1200,6 +1299,8 @@ def main(argv: list[str] | None = None) -> int:
                 show(table)
         if "8" in parts:
             show(bench_hung_device(rig, args.latency, n["hung"], checks, not quick))
+        if "9" in parts:
+            show(bench_https(rig, n["https"], checks))
     finally:
         rig.stop()
     summary = [f"### Checks ({time.monotonic() - started:.0f} s in all)", ""]
@@ -1208,16 +1309,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(summary) + "\n"
     print(text)
     if args.write_readme:
-        readme = HERE / "README.md"
-        body = header + "\n" + "\n".join(t.markdown() for t in tables) + "\n" + text
-        old = readme.read_text()
-        new = re.sub(
-            r"(<!-- results:start -->\n).*?(<!-- results:end -->)",
-            lambda m: m.group(1) + body + m.group(2),
-            old,
-            flags=re.S,
-        )
-        readme.write_text(new)
+        write_readme(header, tables, text, partial=bool(args.only))
     return 1 if checks.failed else 0
 
 

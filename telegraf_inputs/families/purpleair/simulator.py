@@ -19,6 +19,8 @@ import argparse
 import http.server
 import json
 import math
+import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -98,8 +100,17 @@ class Request:
 class PurpleAirSimulator:
     """The cloud API at ``base_url`` and LAN sensors at ``lan_url(index)``."""
 
-    def __init__(self, api_key: str = "test-key", host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        api_key: str = "test-key",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        keep_alive: bool = True,
+    ) -> None:
         self.api_key = api_key
+        self.keep_alive = keep_alive  # False: every reply closes its connection (a new one, and handshake, each time)
+        self.connections = 0
         self.sensors: dict[int, Sensor] = {}
         self.faults = Faults()
         self.requests: list[Request] = []
@@ -111,6 +122,19 @@ class PurpleAirSimulator:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def setup(self) -> None:
+                sim.connections += 1
+                # headers and body go out as two writes; without this, Nagle holds the body back for
+                # the client's delayed ACK (40 ms) on a kept-alive connection, which no real server does
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                super().setup()
+
+            def end_headers(self) -> None:
+                if not sim.keep_alive:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                super().end_headers()
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 url = urlparse(self.path)
@@ -163,7 +187,11 @@ class PurpleAirSimulator:
 
         self.server = http.server.ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
-        self.base_url = f"http://{host}:{self.server.server_address[1]}/v1"
+        scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.base_url = f"{scheme}://{host}:{self.server.server_address[1]}/v1"
 
     def lan_url(self, index: int) -> str:
         return self.base_url.removesuffix("/v1") + f"/lan/{index}"
