@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -18,6 +19,13 @@ def run_standalone(banner: str, stop: Callable[[], None]) -> int:
         pass
     stop()
     return 0
+
+
+def drip(write: Callable[[bytes], object], data: bytes, interval: float) -> None:
+    """Send ``data`` one byte every ``interval`` seconds (a fault: a reply that trickles in)."""
+    for i in range(len(data)):
+        write(data[i : i + 1])
+        time.sleep(interval)
 
 
 class Stoppable(Protocol):

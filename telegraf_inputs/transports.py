@@ -132,8 +132,9 @@ class LineSocket:
 
 
 # -- HTTP --------------------------------------------------------------------------------------------
-#: the largest HTTP body read (a cloud reply for many sensors is a few hundred KiB)
-MAX_BODY = 8 * 1024 * 1024
+#: the largest HTTP body read: a cloud reply for hundreds of sensors is a few hundred KiB.  Kept small:
+#: every endless body read to the limit raises the allocator's high-water mark (RSS) by about that much.
+MAX_BODY = 1024 * 1024
 
 
 class HttpError(Exception):
@@ -269,25 +270,24 @@ class HttpClient:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
             raise HttpError(f"{what}: reply of {int(declared)} bytes, over the limit of {MAX_BODY}")
-        chunks, size = [], 0
+        body = bytearray()
         try:
             while True:
                 chunk = response.raw.read1(65536) if hasattr(response.raw, "read1") else response.raw.read(65536)
                 if not chunk:
                     break
-                size += len(chunk)
-                if size > MAX_BODY:
+                if len(body) + len(chunk) > MAX_BODY:
                     raise HttpError(f"{what}: reply longer than {MAX_BODY} bytes; not read further")
                 if time.monotonic() > deadline:
                     raise HttpError(f"{what}: reply not complete within the timeout of {timeout_s:g} s")
-                chunks.append(chunk)
+                body += chunk
         except self.requests.RequestException as exc:
             raise HttpError(f"{what}: reply cut short ({why(exc)})") from None
         except Exception as exc:  # urllib3's protocol errors (a cut-short body, a bad chunk)
             if isinstance(exc, HttpError):
                 raise
             raise HttpError(f"{what}: reply cut short ({why(exc)})") from None
-        return b"".join(chunks)
+        return bytes(body)
 
     def close(self) -> None:
         self.session.close()

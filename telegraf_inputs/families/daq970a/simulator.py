@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...simulators import run_standalone
+from ...simulators import drip, run_standalone
 from .protocol import NO_ERROR, OVERLOAD, format_reading
 from .protocol import parse_channel_list as _parse_channel_list
 
@@ -472,10 +472,7 @@ class _Handler(socketserver.StreamRequestHandler):
                         self.wfile.write(b"+1.00000000E+00,101," * 4096)
                 elif faults.drip_next:
                     interval, faults.drip_next = faults.drip_next, 0.0
-                    for i in range(len(data)):
-                        self.wfile.write(data[i : i + 1])
-                        self.wfile.flush()
-                        time.sleep(interval)
+                    drip(self.wfile.write, data, interval)  # the socket's writer is unbuffered
                 else:
                     self.wfile.write(data)
         except (ConnectionError, OSError):

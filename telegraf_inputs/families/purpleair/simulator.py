@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ...simulators import run_standalone
+from ...simulators import drip, run_standalone
 from .protocol import API_FIELDS, API_KEY_HEADER, LAN_KEYS, LAN_SINGLE, LAN_TIME_FORMAT
 
 ERRORS = {
@@ -170,14 +170,15 @@ class PurpleAirSimulator:
                 if cut_short:
                     self.close_connection = True
 
+            def _write_now(self, data: bytes) -> None:
+                self.wfile.write(data)
+                self.wfile.flush()
+
             def _stream(self, data: bytes, *, forever: bool = False, interval: float = 0.0) -> None:
                 try:
                     while True:
                         if interval:
-                            for i in range(len(data)):
-                                self.wfile.write(data[i : i + 1])
-                                self.wfile.flush()
-                                time.sleep(interval)
+                            drip(self._write_now, data, interval)
                         else:
                             self.wfile.write(data)
                         if not forever:
