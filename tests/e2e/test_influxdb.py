@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -192,8 +193,12 @@ def test_every_family_lands_as_the_devices_file_says_through_a_restart_and_an_ou
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)
+    log = (tmp_path / "telegraf-1.log").read_text()
+    assert re.search(r"Loaded inputs: execd$", log, re.M), log  # one block: the whole lab
+    assert [line for line in log.splitlines() if " E! " in line] == [], log
     in_db = influxdb.points()
     on_file = as_points(written(tmp_path))
+    assert all("host" not in p["tags"] for p in in_db)  # omit_hostname, as the older logger wrote none
     assert on_file, "Telegraf wrote nothing"
     # nothing lost through the outage, nothing written twice by the restart: the same points, the same times
     assert series(in_db) == series(on_file)
