@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
-from ...keys import Custom, Integer, Number, Text
+from ...keys import Custom, Integer, Number, Text, Values
 from ...logs import excerpt
 from ...transports import MAX_REPLY, LineSocket, canonical_resource, socket_address
 from .protocol import (
@@ -180,13 +180,21 @@ DECLARATION = Declaration(
         Text("VISAIDN", "the expected *IDN? reply; a mismatch is a warning"),
         Custom("CmdOnInit", "SCPI sent after connecting: one string or a list", (), reader=_commands,
                json_schema={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-        Integer("Timeout", "VISA timeout in ms; must exceed the scan time", 10000, minimum=1, maximum=3_600_000),
+        Number("Timeout", "VISA timeout, must exceed the scan time: below 100 in seconds (the older logger since "
+               "late 2023), from 100 in milliseconds (its 2022 files and this project's)", 10000, exclusive_minimum=0,
+               maximum=3_600_000),
+        Number("NPLC", "integration time (power line cycles) of every DCV channel that sets none (May 2022 files)",
+               exclusive_minimum=0),
         Number("AveragingTime", "aperture (s) of DCV channels that set neither NPLC nor Aperture",
                exclusive_minimum=0, maximum=1),
     ),
     channel=(
         Integer("DeviceChannel", "slot * 100 + channel, e.g. 101", required=True, minimum=101, maximum=399),
         Text("Type", "the measurement function: " + ", ".join(FUNCTIONS), required=True, choices=tuple(FUNCTIONS)),
+    ),
+    device_params=(
+        Number("NPLC", "integration time (power line cycles) of every DCV channel that sets none (June 2022 files)",
+               exclusive_minimum=0),
     ),
     channel_params=(
         Custom("Range", "a number, or AUTO, MIN, MAX, DEF", reader=_range_value, json_schema=RANGE_SCHEMA),
@@ -204,7 +212,7 @@ DECLARATION = Declaration(
 )  # fmt: skip
 
 
-def _parse_channel(ch: ChannelConfig, averaging_time: float | None) -> DaqChannel:
+def _parse_channel(ch: ChannelConfig, averaging_time: float | None, device_nplc: float | None) -> DaqChannel:
     node = ch.node
     number: int = ch.values["DeviceChannel"]
     if not 1 <= number % 100 <= 99:
@@ -235,8 +243,8 @@ def _parse_channel(ch: ChannelConfig, averaging_time: float | None) -> DaqChanne
     nplc, aperture = params["NPLC"], params["Aperture"]
     if nplc is not None and aperture is not None:
         raise params.node.error("give NPLC or Aperture, not both (each sets the integration time)", "Aperture")
-    if kind == "DCV" and nplc is None and aperture is None and averaging_time is not None:
-        aperture = averaging_time  # the older logger's device-wide AveragingTime (s)
+    if kind == "DCV" and nplc is None and aperture is None:  # the channel's own setting wins
+        nplc, aperture = device_nplc, averaging_time  # the older logger's device-wide settings (2022)
     sensor_type = None
     if fn.type_param is not None:
         sensor_type = params[fn.type_param] or {"RTDType": "85", "ThermistorType": "10000"}[fn.type_param]
@@ -499,6 +507,31 @@ def open_instrument(device: DaqDevice) -> Instrument:
     return open_visa(device)
 
 
+#: below this, a Timeout is in seconds: the older logger's files since late 2023 (its library multiplies by
+#: 1000, e.g. 20); from it on, in milliseconds, as in its 2022 files (60000) and this project's (5000)
+TIMEOUT_SECONDS_BELOW = 100
+
+
+def timeout_in_ms(value: float, device: str) -> int:
+    """The VISA timeout in ms from a ``Timeout`` of either era; what was understood is logged at -v."""
+    if value < TIMEOUT_SECONDS_BELOW:
+        log.debug("device %r: Timeout %g read as %g s (below %d: seconds)", device, value, value, TIMEOUT_SECONDS_BELOW)
+        return max(1, round(value * 1000))
+    log.debug("device %r: Timeout %g read as %g ms (%g s)", device, value, value, value / 1000)
+    return round(value)
+
+
+def device_level_nplc(values: Values) -> float | None:
+    """The older logger's device-wide NPLC: top-level (May 2022) or in DeviceSpecificParams (June 2022)."""
+    top, params = values["NPLC"], values["DeviceSpecificParams"]["NPLC"]
+    if top is not None and params is not None:
+        raise values.node.error("give NPLC once: at the top of the device or in DeviceSpecificParams", "NPLC")
+    nplc = top if top is not None else params
+    if nplc is not None and values["AveragingTime"] is not None:
+        raise values.node.error("give NPLC or AveragingTime, not both (each sets the integration time)", "NPLC")
+    return nplc
+
+
 class Daq970aDriver(Driver):
     """Keysight DAQ970A / DAQ973A."""
 
@@ -510,7 +543,8 @@ class Daq970aDriver(Driver):
     def parse(self, node: Node) -> DaqDevice:
         config = parse_device(node, DECLARATION)
         values = config.values
-        channels = tuple(_parse_channel(ch, values["AveragingTime"]) for ch in config.channels)
+        device_nplc = device_level_nplc(values)
+        channels = tuple(_parse_channel(ch, values["AveragingTime"], device_nplc) for ch in config.channels)
         seen: dict[int, str] = {}
         for ch in channels:
             if ch.number in seen:
@@ -518,7 +552,8 @@ class Daq970aDriver(Driver):
                     f"DeviceChannel {ch.number} is already used by channel {seen[ch.number]!r}", "DeviceChannel"
                 )
             seen[ch.number] = ch.config.key
-        address, visa_library, timeout_ms = values["Address"], values["VisaLibrary"], values["Timeout"]
+        address, visa_library = values["Address"], values["VisaLibrary"]
+        timeout_ms = timeout_in_ms(values["Timeout"], config.name)
         if not RESOURCE_PATTERN.fullmatch(address):
             raise node.error(f"{address!r} is not a VISA instrument resource; use e.g. {', '.join(RESOURCE_FORMS)}",
                              "Address")  # fmt: skip
