@@ -54,7 +54,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_family: bool) -> 
         required=True,
         type=Path,
         metavar="FILE",
-        help="devices file: a JSON list of device entries (models no installed family reads are skipped)",
+        help="devices file: a JSON or YAML (.yaml, .yml) list of device entries (models no family reads are skipped)",
     )
     if with_family:
         parser.add_argument(

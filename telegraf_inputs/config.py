@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .keys import Custom, Flag, Key, Keys, Number, Section, Text, Values
-from .nodes import ConfigError, Node, expand_environment, read_json, type_name
+from .nodes import ConfigError, Node, expand_environment, read_file, type_name
 
-__all__ = ["ConfigError", "Node", "expand_environment", "read_json"]
+__all__ = ["ConfigError", "Node", "expand_environment", "read_file"]
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ class Entry:
 
 def entries(file: str | os.PathLike[str]) -> tuple[list[Entry], list[ConfigError]]:
     """The file's device entries, and the problems of entries that are not a named device."""
-    root = read_json(file)
+    root = read_file(file)
     if not isinstance(root.value, list):
         raise root.error(f"expected a list of device objects, found {type_name(root.value)}")
     found, problems = [], []

@@ -243,8 +243,11 @@ def expand_environment(
     return value
 
 
-def read_json(file: str | os.PathLike[str]) -> Node:
-    """Read a JSON file into a Node, turning syntax errors into ConfigError."""
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def read_file(file: str | os.PathLike[str]) -> Node:
+    """Read a devices file, JSON or (``.yaml``/``.yml``) YAML, into a Node; syntax errors become ConfigError."""
     name = str(file)
     try:
         text = Path(file).read_text(encoding="utf-8-sig")  # a BOM (Windows editors write one) is no error
@@ -252,6 +255,33 @@ def read_json(file: str | os.PathLike[str]) -> Node:
         raise ConfigError(name, "", f"cannot read the file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(name, "", f"not UTF-8 text: {exc}") from None
+    if Path(name).suffix.lower() in YAML_SUFFIXES:
+        return read_yaml(text, name)
+    return read_json(text, name)
+
+
+def read_yaml(text: str, name: str) -> Node:
+    """A YAML devices file (the older logger's since mid-2025), read as its reader does: safe loading."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        value = YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = " ".join(str(exc.problem or exc.context or "syntax error").split())
+        raise ConfigError(name, "", f"invalid YAML{where}: {what}") from None
+    except (YAMLError, ValueError) as exc:  # ValueError: an integer of more digits than Python converts
+        raise ConfigError(name, "", f"invalid YAML: {' '.join(str(exc).split())[:300]}") from None
+    except RecursionError:
+        raise ConfigError(name, "", f"lists or objects nested deeper than {MAX_DEPTH} levels") from None
+    check_depth(value, name)
+    return Node(value, "", name)
+
+
+def read_json(text: str, name: str) -> Node:
+    """A JSON devices file; duplicate keys are remembered, to be refused where they stand."""
     try:
         value = json.loads(text, object_pairs_hook=_object_pairs, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
