@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", type=Path, metavar="FILE")
     commands.add_parser("models", help="list every supported Model string with its family")
+    migrate = commands.add_parser(
+        "migrate",
+        help="print a Telegraf configuration for the older logger's config.ini",
+        description="Read the older logger's config.ini and print a complete Telegraf configuration that reads its "
+        "devices file with telegraf-lab and writes to the same InfluxDB (the token goes in Telegraf's environment).",
+    )
+    migrate.add_argument("ini", type=Path, metavar="CONFIG_INI")
     commands.add_parser("schema", help="print the JSON Schema of devices files (for editors)")
     return parser
 
@@ -226,6 +233,13 @@ def models() -> int:
     return 0
 
 
+def migrate(ini: Path) -> int:
+    """Print the Telegraf configuration for the older logger's config.ini."""
+    from .migrate import main as print_config
+
+    return print_config(ini)
+
+
 def schema() -> int:
     """Print the JSON Schema of devices files."""
     from .schema import build_schema
@@ -240,7 +254,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if arguments[:1] == ["run"]:
         _run_and_leave(build_parser(), arguments)
     args = build_parser().parse_args(arguments)
-    commands = {"check": lambda: check(args.file), "models": models, "schema": schema}
+    commands = {
+        "check": lambda: check(args.file),
+        "models": models,
+        "schema": schema,
+        "migrate": lambda: migrate(args.ini),
+    }
     code = commands[args.command]()
     sys.stdout.flush()
     runtime.leave(code, hand_over=False)
