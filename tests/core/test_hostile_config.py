@@ -124,7 +124,9 @@ def test_the_fields_a_family_declares_are_the_fields_it_writes() -> None:
     "change,path,message",
     [
         ({"Deadline": int("9" * 400)}, "[0].Deadline", "expected a finite number"),
-        ({"Timeout": "1" + "0" * 5000}, "[0].Timeout", "expected a whole number"),
+        ({"Channels": {"1": {"DeviceChannel": "1" + "0" * 5000, "Type": "DCV"}}}, "[0].Channels.1.DeviceChannel",
+         "expected a whole number"),
+        ({"Timeout": "1" + "0" * 5000}, "[0].Timeout", "expected a number, found a string"),
         ({"tags": {"x": "a"}, "_nest": "NEST"}, "(top level)", "nested deeper than 32 levels"),
         ({"Channels": {"1": {"DeviceChannel": "10²", "Type": "DCV"}}}, "[0].Channels.1.DeviceChannel", "whole number"),
         (
@@ -136,7 +138,8 @@ def test_the_fields_a_family_declares_are_the_fields_it_writes() -> None:
         ({"Channels": {"1": {"DeviceChannel": 101, "Type": "DCV", "Multiplier": 1e400}}},
          "[0].Channels.1.Multiplier", "expected a finite number"),
     ],
-    ids=["400 digits", "5000 digits", "100000 brackets", "non-ASCII digit", "non-ASCII exponent", "1e400"],
+    ids=["400 digits", "5000-digit integer", "5000 digits", "100000 brackets", "non-ASCII digit", "non-ASCII exponent",
+         "1e400"],
 )  # fmt: skip
 def test_numbers_and_shapes_that_crashed_are_clear_errors(tmp_path: Path, change, path, message) -> None:
     entry = daq_device("TCPIP0::127.0.0.1::5025::SOCKET")
