@@ -196,3 +196,20 @@ def peak_rss_kib(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     raise AssertionError("no VmHWM")
+
+
+def accepted_names(specials: str, alphabet: Any = None, max_size: int = 20) -> Any:
+    """A hypothesis strategy: names that the line protocol check accepts (``alphabet`` any text by default)."""
+    from hypothesis import strategies as st
+
+    from telegraf_inputs.lineprotocol import check_name
+
+    def ok(text: str) -> bool:
+        try:
+            check_name(text, "name", specials)
+        except ValueError:
+            return False
+        return True
+
+    chars = st.characters(blacklist_categories=("Cs",)) if alphabet is None else alphabet
+    return st.text(chars, min_size=1, max_size=max_size).filter(ok)

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from line_protocol_parser import parse_line
 
-from telegraf_inputs.lineprotocol import Metric, check_name, encode, encode_batch
+from telegraf_inputs.lineprotocol import Metric, encode, encode_batch
+from tests.helpers import accepted_names
 
 
 def test_escapes_measurement_tags_and_fields() -> None:
@@ -72,14 +73,7 @@ def test_batch_is_newline_terminated() -> None:
 
 
 def _valid_name(specials: str):
-    def ok(text: str) -> bool:
-        try:
-            check_name(text, "x", specials)
-        except ValueError:
-            return False
-        return True
-
-    return st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(ok)
+    return accepted_names(specials)
 
 
 names = _valid_name(",= ")

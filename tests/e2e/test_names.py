@@ -12,21 +12,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from telegraf_inputs.lineprotocol import Metric, check_name, encode
+from telegraf_inputs.lineprotocol import Metric, encode
+from tests.helpers import accepted_names
 
 # the characters line protocol treats specially, and a few that it does not
 ALPHABET = "ab\\,= \"'#=té"
 
 
 def accepted(specials: str) -> st.SearchStrategy[str]:
-    def ok(text: str) -> bool:
-        try:
-            check_name(text, "name", specials)
-        except ValueError:
-            return False
-        return True
-
-    return st.text(alphabet=ALPHABET, min_size=1, max_size=8).filter(ok)
+    return accepted_names(specials, ALPHABET, max_size=8)  # type: ignore[no-any-return]
 
 
 def read_back(telegraf: str, tmp_path: Path, lines: list[str]) -> list[dict]:
