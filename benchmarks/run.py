@@ -1,6 +1,6 @@
 """What a gather costs, side by side, and how it scales.  One command:
 
-    python benchmarks/run.py            # the full suite, about 10 minutes
+    python benchmarks/run.py            # the full suite, about 25 minutes on 2 cores
     python benchmarks/run.py --quick    # every part with small counts (a smoke run)
 
 Every part runs the installed executables as Telegraf runs them (a newline on
