@@ -280,25 +280,20 @@ class Runner:
         for conn in self.connections:
             if not conn.request():
                 for device in conn.devices:
-                    self.reporter.device_failed(
-                        device, "still busy with an earlier read that passed its deadline; skipped"
-                    )
-                    self.failed.add(device.name)
+                    message = "still busy with an earlier read that passed its deadline; skipped"
+                    self._emit(device, self.reporter.device_failed(device, message))
 
     def check_deadlines(self) -> None:
         for conn in self.connections:
             conn.check_deadlines()
 
-    def wait_idle(self, stop: threading.Event | None = None) -> bool:
-        """Wait until every connection has finished (or passed the deadline of) its reads; False if stopped."""
+    def wait_idle(self) -> None:
+        """Wait until every connection has finished (or passed the deadline of) its reads."""
         while True:
             self.check_deadlines()
             if all(conn.idle() or conn.overdue() for conn in self.connections):
-                return True
-            if stop is not None and stop.wait(0.02):
-                return False
-            if stop is None:
-                time.sleep(0.02)
+                return
+            time.sleep(0.02)
 
     def close(self, wait_s: float = 1.0) -> None:
         """Close every idle session; sessions stuck in a read are left to process exit."""

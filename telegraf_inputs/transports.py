@@ -9,11 +9,13 @@ resource name, so that two spellings of one instrument share one connection.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import time
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 #: the longest reply read from an instrument; a longer one is an error (and the connection is dropped)
 MAX_REPLY = 256 * 1024
@@ -149,8 +151,6 @@ class HttpError(Exception):
 
 def origin(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) of a URL, the port made explicit; what a credential is tied to."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
@@ -214,8 +214,6 @@ class HttpClient:
 
     def get_json(self, url: str, headers: dict[str, str], timeout_s: float, what: str) -> Any:
         """The decoded JSON body of a GET; HttpError (message safe to log) on any failure."""
-        import json
-
         deadline = time.monotonic() + timeout_s
         body, status, reply_headers = self._get(url, headers, deadline, timeout_s, what)
         if status >= 400:
@@ -251,8 +249,6 @@ class HttpClient:
             with response:
                 if response.is_redirect:
                     target = response.headers.get("location", "")
-                    from urllib.parse import urljoin
-
                     url = urljoin(url, target)
                     if origin(url) != start:
                         scheme, host, port = origin(url)
