@@ -23,6 +23,7 @@ from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
 from telegraf_inputs.families.daq970a.simulator import Faults as DaqFaults
 from telegraf_inputs.families.purpleair.simulator import Faults as PaFaults
 from telegraf_inputs.families.purpleair.simulator import PurpleAirSimulator
+from telegraf_inputs.families.scpi.simulator import ScpiSimulator
 from telegraf_inputs.families.smc_hrs.simulator import Faults as HrsFaults
 from telegraf_inputs.families.smc_hrs.simulator import HrsSimulator
 
@@ -92,6 +93,11 @@ class Rig:
             sim.add_sensor(index)
         self.sims[name] = sim
         return {"base_url": sim.base_url, "lan": {str(i): sim.lan_url(i) for i in sensors}}
+
+    def scpi(self, name: str, answers: dict[str, str], latency_s: float = 0.0) -> dict[str, Any]:
+        sim = ScpiSimulator(answers, latency_s=latency_s).start()
+        self.sims[name] = sim
+        return {"address": sim.address, "port": sim.port}
 
     def connections(self, name: str) -> int:
         """How many connections a PurpleAir simulator has accepted."""

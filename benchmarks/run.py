@@ -47,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 TOKEN = "bench-token"
 API_KEY = "bench-key"
 DAQ, SMC, PA, LAB = "telegraf-daq970a", "telegraf-smc-hrs", "telegraf-purpleair", "telegraf-lab"
+SCPI = "telegraf-scpi"
 SLOTS_OF_40 = {"1": "DAQM908A", "2": "DAQM908A", "3": "DAQM908A"}
 CHANNELS_120 = [*range(101, 141), *range(201, 241), *range(301, 341)]
 
@@ -1207,6 +1208,95 @@ def bench_soak(rig: Rig, gathers: int, seed: int, checks: Checks) -> Table:
     return table
 
 
+# --------------------------------------------------------------------------- 10. a row per family
+
+
+@dataclass
+class FamilyRow:
+    """One family's gather beside the least the wire needs and beside the older way of reading it."""
+
+    family: str
+    load: str
+    wire_s: list[float]  # the least any client must wait (raw exchanges, or bytes over the line)
+    ours_s: list[float]
+    ours_cpu_s: list[float]
+    older_s: list[float]  # the older logger's way of reading the same channels
+    older_what: str
+
+
+SCPI_QUERIES = {f"MEAS:VOLT? (@{n})": f"+{n / 100:.6E}" for n in range(101, 109)}
+
+
+def _scpi_older_way(address: str, queries: Sequence[str], cycles: int) -> list[float]:
+    """The older logger's way with an instrument: pyvisa's query(), one query per round trip."""
+    import pyvisa
+
+    inst = pyvisa.ResourceManager("@py").open_resource(address, read_termination="\n", write_termination="\n")
+    try:
+        walls = []
+        for _ in range(cycles):
+            start = time.perf_counter()
+            for query in queries:
+                float(inst.query(query))
+            walls.append(time.perf_counter() - start)
+        return walls
+    finally:
+        inst.close()
+
+
+def row_scpi(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    sim = rig("scpi", name="family-scpi", answers=SCPI_QUERIES, latency_s=latency)
+    channels = {f"ch{i}": {"Query": q, "tags": {"ch": str(i)}} for i, q in enumerate(SCPI_QUERIES)}
+    entry = {"Device": "meter", "Model": "SCPI", "Address": sim["address"], "measurement": "bench",
+             "DeviceSpecificParams": {"JoinQueries": True}, "Channels": channels}  # fmt: skip
+    exe = Execd(SCPI, write_config([entry]))
+    walls, cpus, wires = [], [], []
+    joined = (";".join(SCPI_QUERIES) + "\n").encode()
+    try:
+        for _ in range(3):
+            exe.gather(lines_at_least(len(channels)))
+        with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+            reader = raw.makefile("rb")
+            for _ in range(gathers):
+                g = exe.gather(lines_at_least(len(channels)))
+                walls.append(g.wall_s)
+                cpus.append(g.cpu_s)
+                start = time.perf_counter()
+                raw.sendall(joined)
+                reader.readline()
+                wires.append(time.perf_counter() - start)
+    finally:
+        exe.close()
+    older = _scpi_older_way(sim["address"], list(SCPI_QUERIES), max(3, gathers // 4))
+    return FamilyRow("scpi", f"{len(channels)} queries, JoinQueries, L = {latency * 1e3:g} ms per message", wires,
+                     walls, cpus, older, "one query per round trip (pyvisa query())")  # fmt: skip
+
+
+FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [row_scpi]
+
+
+def bench_families(rig: Rig, latency: float, gathers: int) -> Table:
+    table = Table(
+        f"10. Each family's gather against the wire and against the older way, {gathers} gathers",
+        ["family", "load", "wire median ms", "ours median ms", "ours / wire", "older way median ms",
+         "older / ours", "ours CPU/gather ms", "older way"],
+    )  # fmt: skip
+    for make in FAMILY_ROWS:
+        r = make(rig, latency, gathers)
+        table.rows.append(
+            [r.family, r.load, ms(median(r.wire_s)), ms(median(r.ours_s)), f"{median(r.ours_s) / median(r.wire_s):.2f}",
+             ms(median(r.older_s)), f"{median(r.older_s) / median(r.ours_s):.1f}", ms(median(r.ours_cpu_s)),
+             r.older_what]
+        )  # fmt: skip
+    table.notes.append(
+        "Wire: the least any client must wait for the same readings (a raw client's exchange on the same "
+        "simulator, or the bytes' time on the serial line at its baud rate plus the instrument's reply time). "
+        "Ours: the executable in execd mode, trigger to last line. Older way: the older logger's traffic for "
+        "the family (see the last column)."
+    )
+    return table
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1252,7 +1342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="the simulated DAQ's latency L in s (0.02)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the soak's fault schedule")
     parser.add_argument("--write-readme", action="store_true", help="put the results into benchmarks/README.md")
-    parser.add_argument("--only", nargs="*", help="run these parts only (1 2 3 4 5 6 7 8 9)")
+    parser.add_argument("--only", nargs="*", help="run these parts only (1 to 10)")
     args = parser.parse_args(argv)
     quick = args.quick
     n = {
@@ -1266,8 +1356,9 @@ def main(argv: list[str] | None = None) -> int:
         "lab_spawns": 3 if quick else 20,
         "hung": 20 if quick else 200,
         "https": 10 if quick else 200,
+        "families": 10 if quick else 100,
     }
-    parts = set(args.only or "123456789")
+    parts = set(args.only or [str(p) for p in range(1, 11)])
     command = "python benchmarks/run.py" + (" --quick" if quick else "")
     header = f"Run on {datetime.date.today()} with `{command}` on: {machine()}.\n"
     print(header)
@@ -1301,6 +1392,8 @@ def main(argv: list[str] | None = None) -> int:
             show(bench_hung_device(rig, args.latency, n["hung"], checks, not quick))
         if "9" in parts:
             show(bench_https(rig, n["https"], checks))
+        if "10" in parts:
+            show(bench_families(rig, 0.005, n["families"]))
     finally:
         rig.stop()
     summary = [f"### Checks ({time.monotonic() - started:.0f} s in all)", ""]

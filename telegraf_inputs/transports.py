@@ -76,25 +76,41 @@ def serial_port_key(address: str) -> str:
 class LineSocket:
     """A TCP connection exchanging newline-terminated text messages, with bounded replies."""
 
-    def __init__(self, host: str, port: int, timeout_s: float, max_reply: int = MAX_REPLY) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout_s: float,
+        max_reply: int = MAX_REPLY,
+        read_termination: str = "\n",
+        write_termination: str = "\n",
+    ) -> None:
         self.timeout_s = timeout_s
         self.max_reply = max_reply
+        self.read_termination = read_termination.encode("ascii")
+        self.write_termination = write_termination.encode("ascii")
         self.sock: socket.socket | None = socket.create_connection((host, port), timeout=timeout_s)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending = bytearray()
 
+    @property
+    def closed(self) -> bool:
+        """True once the connection was dropped (an endless or cut-off reply, the other end gone)."""
+        return self.sock is None
+
     def write(self, message: str) -> None:
-        """Send one message and its newline."""
+        """Send one message and its terminator (a newline unless set otherwise)."""
         if self.sock is None:
             raise ConnectionError("the connection is closed")
-        self.sock.sendall(message.encode("ascii", "replace") + b"\n")
+        self.sock.sendall(message.encode("ascii", "replace") + self.write_termination)
 
     def read(self) -> str:
-        """The next reply, without its newline; ReplyError if it is too long or not done within the timeout."""
+        """The next reply, without its terminator; ReplyError if it is too long or not done within the timeout."""
         if self.sock is None:
             raise ConnectionError("the connection is closed")
         deadline = time.monotonic() + self.timeout_s
-        while (end := self.pending.find(b"\n")) < 0:
+        term = self.read_termination
+        while (end := self.pending.find(term)) < 0:
             if len(self.pending) > self.max_reply:
                 self.close()  # the rest of an endless reply would be taken for the next one
                 raise ReplyError(f"reply longer than {self.max_reply} bytes without an end; connection dropped")
@@ -115,8 +131,26 @@ class LineSocket:
                 raise ConnectionError("the instrument closed the connection")
             self.pending += data
         reply = bytes(self.pending[:end])
-        del self.pending[: end + 1]
+        del self.pending[: end + len(term)]
         return reply.decode("ascii", "replace").rstrip("\r")
+
+    def discard(self) -> int:
+        """Drop what has come but was not read (a reply that came after its timeout); the bytes dropped."""
+        dropped = len(self.pending)
+        self.pending.clear()
+        if self.sock is not None:
+            self.sock.setblocking(False)
+            try:
+                while data := self.sock.recv(65536):
+                    dropped += len(data)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                self.close()
+            finally:
+                if self.sock is not None:
+                    self.sock.setblocking(True)
+        return dropped
 
     def query(self, message: str) -> str:
         """Send a message and read its reply."""

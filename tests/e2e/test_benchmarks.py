@@ -24,6 +24,8 @@ def test_quick_benchmark_run_measures_every_part_and_passes_its_checks() -> None
         "### 7a. ",
         "### 7b. ",
         "### 8. ",
+        "### 9. ",
+        "### 10. ",
     ):
         assert part in run.stdout
     assert "FAIL" not in run.stdout
@@ -35,3 +37,21 @@ def test_quick_benchmark_run_measures_every_part_and_passes_its_checks() -> None
         assert int(invalid) == int(leaked) == int(stale) == 0, name
     assert run.stdout.count("- PASS ") >= 18  # 5 per soaked executable, the long run's, the one process's
     assert "- PASS one process: RSS of telegraf-lab ≤ 60 % of the three per-family processes" in run.stdout
+
+
+def test_every_family_has_its_benchmark_row() -> None:
+    """Part 10 has a row for every family that parts 1 to 9 do not measure (the three first ones)."""
+    from telegraf_inputs import registry
+
+    run = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--quick", "--only", "10"], cwd=ROOT, capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    part = run.stdout.split("### 10. ", 1)[1]
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in part.splitlines() if line.startswith("| ")}
+    rows.pop("family")
+    assert set(rows) == {f.name for f in registry.families()} - {"daq970a", "smc_hrs", "purpleair"}
+    for name, (_, wire, ours, ratio, older, *_) in rows.items():
+        assert float(wire) > 0 and float(ours) > 0 and float(older) > 0, name
+        assert abs(float(ratio) - float(ours) / float(wire)) < 0.02 * float(ratio) + 0.01, name

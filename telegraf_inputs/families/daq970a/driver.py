@@ -18,26 +18,24 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from ... import visa
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Integer, Number, Text, Values
 from ...logs import excerpt
-from ...transports import MAX_REPLY, LineSocket, canonical_resource, socket_address
+from ...scpi import is_no_error, split_units
+from ...transports import canonical_resource
+from ...visa import RESOURCE_FORMS, RESOURCE_PATTERN, Instrument, cmd_on_init_key, timeout_in_ms, timeout_key
 from .protocol import (
     ERROR_QUEUE_SIZE,
     OVERLOAD,
-    RESOURCE_FORMS,
-    RESOURCE_PATTERN,
     channel_list,
-    is_no_error,
     scpi_number,
-    split_units,
 )
 
 log = logging.getLogger("telegraf_inputs")
@@ -157,18 +155,6 @@ def _autozero(node: Node, key: str) -> str:
     return str(node.text(key, choices=["ON", "OFF", "ONCE"]))
 
 
-def _commands(node: Node, key: str) -> tuple[str, ...]:
-    value = node.value[key]
-    if isinstance(value, list):
-        items = node.child(key)
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                raise items.error("expected a string (one SCPI command)", index)
-        return tuple(value)
-    text = node.text(key)
-    return (text,) if text.strip() else ()
-
-
 RANGE_SCHEMA = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"enum": list(SPECIAL_VALUES)}]}
 RTD_TYPES, THERMISTOR_TYPES = ("85", "91"), ("2252", "5000", "10000")
 
@@ -178,11 +164,8 @@ DECLARATION = Declaration(
         Text("Address", "VISA resource, e.g. TCPIP0::host::5025::SOCKET or TCPIP0::host::inst0::INSTR", required=True),
         Text("VisaLibrary", "pyvisa backend: @py (pyvisa-py) or @ivi (NI/Keysight VISA)", "@py"),
         Text("VISAIDN", "the expected *IDN? reply; a mismatch is a warning"),
-        Custom("CmdOnInit", "SCPI sent after connecting: one string or a list", (), reader=_commands,
-               json_schema={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-        Number("Timeout", "VISA timeout, must exceed the scan time: below 100 in seconds (the older logger since "
-               "late 2023), from 100 in milliseconds (its 2022 files and this project's)", 10000, exclusive_minimum=0,
-               maximum=3_600_000),
+        cmd_on_init_key("SCPI sent after connecting: one string or a list"),
+        timeout_key("VISA timeout, must exceed the scan time", 10000),
         Number("NPLC", "integration time (power line cycles) of every DCV channel that sets none (May 2022 files)",
                exclusive_minimum=0),
         Number("AveragingTime", "aperture (s) of DCV channels that set neither NPLC nor Aperture",
@@ -266,20 +249,11 @@ def _parse_channel(ch: ChannelConfig, averaging_time: float | None, device_nplc:
     )
 
 
-class Instrument(Protocol):
-    """The part of a pyvisa message-based resource that the driver uses."""
-
-    def write(self, message: str) -> Any: ...
-    def query(self, message: str) -> str: ...
-    def close(self) -> None: ...
-
-
 class DaqSession(Session):
     """One open VISA connection, configured for the devices that share it."""
 
     def __init__(self, instrument: Instrument, devices: Sequence[DaqDevice]) -> None:
         self.instrument = instrument
-        self.visa_session = getattr(instrument, "session", None)  # its id; pyvisa's .session raises once closed
         self.devices = list(devices)
         self.scan_list: dict[str, list[DaqChannel]] = {}
         self.current_scan: str | None = None
@@ -415,110 +389,16 @@ class DaqSession(Session):
             self.instrument.close()
         except Exception as exc:  # closing a dead connection may fail; nothing to do about it
             log.debug("closing the VISA session: %s", exc)
-        forget_session(self.instrument, self.visa_session)
-
-
-def forget_session(instrument: object, session_id: object) -> None:
-    """Drop a closed session from the VISA library's tables.
-
-    PyVISA-py 0.8 keeps every session it ever opened in ``sessions`` (and
-    PyVISA in two per-session tables), closed ones included: about 2 KiB per
-    reconnect, for as long as the process runs.  The benchmark soak
-    showed it as RSS growing with each instrument reboot or garbled reply.
-    """
-    library = getattr(instrument, "visalib", None)
-    if session_id is None or library is None:
-        return
-    for table in ("sessions", "_ignore_warning_in_session", "_last_status_in_session"):
-        mapping = getattr(library, table, None)
-        if isinstance(mapping, dict):
-            mapping.pop(session_id, None)
-
-
-_managers: dict[str, Any] = {}
-_managers_lock = threading.Lock()
-
-
-def _resource_manager(library: str) -> Any:
-    # One ResourceManager per VISA library for the whole process: closing a
-    # manager closes every resource it opened, so sessions must not own it.
-    import pyvisa
-
-    with _managers_lock:
-        if library not in _managers:
-            _managers[library] = pyvisa.ResourceManager(library)
-        return _managers[library]
-
-
-class BoundedVisa:
-    """A pyvisa message-based resource whose replies are read to at most ``MAX_REPLY`` bytes."""
-
-    def __init__(self, resource: Any) -> None:
-        self.resource = resource
-        self.visalib = resource.visalib
-        self.session = resource.session
-
-    def write(self, message: str) -> Any:
-        return self.resource.write(message)
-
-    def query(self, message: str) -> str:
-        self.resource.write(message)
-        data = self.resource.read_bytes(MAX_REPLY, break_on_termchar=True)
-        if not data.endswith(b"\n"):
-            raise DeviceError(f"reply to {message!r} longer than {MAX_REPLY} bytes without an end")
-        return str(data.decode("ascii", "replace")).rstrip("\r\n")
-
-    def close(self) -> None:
-        self.resource.close()
 
 
 def open_visa(device: DaqDevice) -> Instrument:
-    """Open the VISA resource of ``device`` with newline termination, replies bounded in size."""
-    try:
-        rm = _resource_manager(device.visa_library)
-        resource = rm.open_resource(device.address, timeout=device.timeout_ms)
-    except Exception as exc:  # pyvisa reports absent instruments with many exception types
-        raise DeviceError(f"cannot open {device.address!r} (VISA library {device.visa_library}): {exc}") from exc
-    if not hasattr(resource, "read_bytes"):
-        resource.close()
-        raise DeviceError(
-            f"{device.address!r} is not an instrument VISA can exchange messages with; use e.g. "
-            + ", ".join(RESOURCE_FORMS)
-        )
-    resource.read_termination = "\n"
-    resource.write_termination = "\n"
-    return BoundedVisa(resource)
-
-
-def open_socket(device: DaqDevice) -> Instrument:
-    """Open a ``::SOCKET`` resource directly: every reply bounded in size and time (Timeout)."""
-    address = socket_address(device.address)
-    assert address is not None
-    try:
-        return LineSocket(*address, timeout_s=device.timeout_ms / 1000)
-    except OSError as exc:
-        raise DeviceError(f"cannot connect to {device.address!r}: {exc.strerror or exc}") from exc
+    """Open the device's resource through pyvisa, whatever its form (the INSTR resources, other VISA libraries)."""
+    return visa.open_visa(device.address, device.visa_library, device.timeout_ms, forms=RESOURCE_FORMS)
 
 
 def open_instrument(device: DaqDevice) -> Instrument:
     """The raw socket for ``TCPIP::host::port::SOCKET`` with pyvisa-py (@py); VISA for everything else."""
-    if device.visa_library == "@py" and socket_address(device.address) is not None:
-        return open_socket(device)
-    return open_visa(device)
-
-
-#: below this, a Timeout is in seconds: the older logger's files since late 2023 (its library multiplies by
-#: 1000, e.g. 20); from it on, in milliseconds, as in its 2022 files (60000) and this project's (5000)
-TIMEOUT_SECONDS_BELOW = 100
-
-
-def timeout_in_ms(value: float, device: str) -> int:
-    """The VISA timeout in ms from a ``Timeout`` of either era; what was understood is logged at -v."""
-    if value < TIMEOUT_SECONDS_BELOW:
-        log.debug("device %r: Timeout %g read as %g s (below %d: seconds)", device, value, value, TIMEOUT_SECONDS_BELOW)
-        return max(1, round(value * 1000))
-    log.debug("device %r: Timeout %g read as %g ms (%g s)", device, value, value, value / 1000)
-    return round(value)
+    return visa.open_instrument(device.address, device.visa_library, device.timeout_ms, forms=RESOURCE_FORMS)
 
 
 def device_level_nplc(values: Values) -> float | None:

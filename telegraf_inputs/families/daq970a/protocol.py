@@ -44,37 +44,3 @@ def parse_channel_list(text: str) -> list[int] | None:
 def format_reading(value: float, channel: int | None) -> str:
     """One reading as READ? sends it: '+2.21000000E+01,101' (the channel only with FORM:READ:CHAN ON)."""
     return f"{value:+.8E}" if channel is None else f"{value:+.8E},{channel}"
-
-
-def is_no_error(reply: str) -> bool:
-    """True if a SYST:ERR? reply says the queue is empty."""
-    return reply.startswith(("+0,", "0,")) or reply in ("+0", "0")
-
-
-def split_units(reply: str) -> list[str]:
-    """The response units of one reply: ``1;+0,"No error"`` -> ``['1', '+0,"No error"']`` (``;`` in quotes kept)."""
-    units: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for c in reply:
-        if c == '"':
-            quoted = not quoted
-        if c == ";" and not quoted:
-            units.append("".join(current))
-            current = []
-        else:
-            current.append(c)
-    units.append("".join(current))
-    return units
-
-
-#: VISA resource forms the driver can send messages to
-RESOURCE_FORMS = (
-    "TCPIP0::<host>::5025::SOCKET",
-    "TCPIP0::<host>::inst0::INSTR",
-    "TCPIP0::<host>::hislip0::INSTR",
-    "USB0::<vendor>::<product>::<serial>::INSTR",
-    "ASRL<port>::INSTR",
-    "GPIB0::<address>::INSTR",
-)
-RESOURCE_PATTERN = re.compile(r"\s*(TCPIP|USB|ASRL|GPIB|VXI|PXI|VICP)[^:]*(::.+)?::(INSTR|SOCKET)\s*", re.I)

@@ -21,13 +21,15 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
+from ... import serial_lines
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
-from ...keys import Custom, Flag, Integer, Keys, Number, Section, Text
+from ...keys import Custom, Flag, Integer, Number, Text
 from ...lineprotocol import FieldValue
 from ...logs import describe
+from ...serial_lines import Port, serial_section
 from ...transports import serial_port_key
 from . import MODEL_REGEX
 from .protocol import (
@@ -146,16 +148,6 @@ class HrsDevice(DeviceSpec):
 # --------------------------------------------------------------------------- the session
 
 
-class Port(Protocol):
-    """What is used of a pyserial port."""
-
-    def write(self, data: bytes) -> int | None: ...
-    def read(self, size: int = 1) -> bytes: ...
-    def read_until(self, expected: bytes = ..., size: int | None = None) -> bytes: ...
-    def reset_input_buffer(self) -> None: ...
-    def close(self) -> None: ...
-
-
 class HrsSession(Session):
     """One open serial port, shared by the chillers on it (RS-485 multi-drop)."""
 
@@ -268,34 +260,16 @@ def _reading(ch: HrsChannel, raw: T | ReplyError | None, when: int, decode: Call
 # --------------------------------------------------------------------------- the driver
 
 MODEL_PATTERN = re.compile(MODEL_REGEX, re.IGNORECASE)
-PARITIES = ("N", "E", "O", "M", "S")  # none, even, odd, mark, space
 
 
 def open_serial(device: HrsDevice) -> Port:
-    """Open a port path or a pyserial URL (socket://, rfc2217://) with the device's line settings."""
-    import serial
-
-    port: Port = serial.serial_for_url(
-        device.address,
-        baudrate=device.baudrate,
-        bytesize=device.bytesize,
-        parity=device.parity,
-        stopbits=device.stopbits,
-        timeout=device.timeout_s,
-    )
-    return port
+    """Open the chiller's port path or pyserial URL (socket://, rfc2217://) with its line settings."""
+    return serial_lines.open_serial(device.address, device.line, device.timeout_s)
 
 
 def _station(node: Node, key: str) -> int:
     station: int = node.integer(key, minimum=1, maximum=247)
     return station
-
-
-def _stopbits(node: Node, key: str) -> float:
-    stopbits: float = node.number(key)
-    if stopbits not in (1, 1.5, 2):
-        raise node.error(f"stopbits must be 1, 1.5 or 2, found {stopbits!r}", key)
-    return stopbits
 
 
 DECLARATION = Declaration(
@@ -304,12 +278,7 @@ DECLARATION = Declaration(
         Text("Address", "serial port (/dev/ttyUSB0, COM3, /dev/serial/by-id/...) or pyserial URL "
              "(socket://host:port, rfc2217://host:port)", required=True, non_empty=True),
         Number("Timeout", "seconds to wait for each reply", 1.0, exclusive_minimum=0, maximum=3600),
-        Section("SerialConnectionParams", "the serial line, as set on the chiller", keys=Keys(
-            Integer("baudrate", "bits per second", 9600, minimum=50, maximum=4_000_000),
-            Integer("bytesize", "data bits", 8, minimum=5, maximum=8),
-            Custom("stopbits", "1, 1.5 or 2", 1, reader=_stopbits, json_schema={"enum": [1, 1.5, 2]}),
-            Text("parity", "N (none), E (even), O (odd), M (mark), S (space)", "N", choices=PARITIES),
-        )),
+        serial_section("the serial line, as set on the chiller"),
     ),
     device_params=(
         Custom("InternalAddress", "the chiller's station number: 1-99 (simple protocol), 1-247 (MODBUS)", 1,

@@ -1,0 +1,250 @@
+"""Message-based instruments (SCPI and the like) over VISA, every reply bounded in size and time.
+
+``open_instrument`` gives one object with ``write``, ``read``, ``query`` and
+``close`` for any VISA resource: the raw TCP socket (``TCPIP0::host::5025::SOCKET``)
+directly, without VISA, when the pyvisa-py backend is chosen; everything else
+(``INSTR`` over LAN, USB, GPIB, ``ASRL`` serial ports) through pyvisa.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any, Protocol
+
+from .base import DeviceError
+from .keys import Custom, Key, Number
+from .logs import describe
+from .nodes import Node
+from .transports import MAX_REPLY, LineSocket, socket_address
+
+log = logging.getLogger("telegraf_inputs")
+
+#: VISA resource forms messages can be exchanged with
+RESOURCE_FORMS = (
+    "TCPIP0::<host>::5025::SOCKET",
+    "TCPIP0::<host>::inst0::INSTR",
+    "TCPIP0::<host>::hislip0::INSTR",
+    "USB0::<vendor>::<product>::<serial>::INSTR",
+    "ASRL<port>::INSTR",
+    "GPIB0::<address>::INSTR",
+)
+RESOURCE_PATTERN = re.compile(r"\s*(TCPIP|USB|ASRL|GPIB|VXI|PXI|VICP)[^:]*(::.+)?::(INSTR|SOCKET)\s*", re.I)
+
+
+#: a serial line for an ASRL resource: baud rate, data bits, parity (N, E, O, M, S), stop bits
+SerialLine = tuple[int, int, str, float]
+
+
+class Instrument(Protocol):
+    """What is used of a message-based instrument."""
+
+    def write(self, message: str) -> Any: ...
+    def read(self) -> str: ...
+    def query(self, message: str) -> str: ...
+    def close(self) -> None: ...
+
+
+def forget_session(instrument: object, session_id: object) -> None:
+    """Drop a closed session from the VISA library's tables.
+
+    PyVISA-py 0.8 keeps every session it ever opened in ``sessions`` (and
+    PyVISA in two per-session tables), closed ones included: about 2 KiB per
+    reconnect, for as long as the process runs.  The benchmark soak
+    showed it as RSS growing with each instrument reboot or garbled reply.
+    """
+    library = getattr(instrument, "visalib", None)
+    if session_id is None or library is None:
+        return
+    for table in ("sessions", "_ignore_warning_in_session", "_last_status_in_session"):
+        mapping = getattr(library, table, None)
+        if isinstance(mapping, dict):
+            mapping.pop(session_id, None)
+
+
+_managers: dict[str, Any] = {}
+_managers_lock = threading.Lock()
+
+
+def resource_manager(library: str) -> Any:
+    """One ResourceManager per VISA library for the whole process.
+
+    Closing a manager closes every resource it opened, so sessions must not own it.
+    """
+    import pyvisa
+
+    with _managers_lock:
+        if library not in _managers:
+            _managers[library] = pyvisa.ResourceManager(library)
+        return _managers[library]
+
+
+class BoundedVisa:
+    """A pyvisa message-based resource whose replies are read to at most ``MAX_REPLY`` bytes."""
+
+    def __init__(self, resource: Any, read_termination: str = "\n") -> None:
+        self.resource = resource
+        self.visalib = resource.visalib
+        self.session = resource.session
+        self.end = read_termination.encode("ascii")
+
+    def write(self, message: str) -> Any:
+        return self.resource.write(message)
+
+    def read(self) -> str:
+        data = self.resource.read_bytes(MAX_REPLY, break_on_termchar=True)
+        if not data.endswith(self.end):
+            raise DeviceError(f"a reply longer than {MAX_REPLY} bytes without its end")
+        return str(data[: -len(self.end)].decode("ascii", "replace")).rstrip("\r\n")
+
+    def query(self, message: str) -> str:
+        self.resource.write(message)
+        return self.read()
+
+    def discard(self) -> int:
+        """Drop what came after its timeout, where the interface allows (serial ports); 0 otherwise."""
+        try:
+            from pyvisa import constants
+
+            self.resource.flush(constants.BufferOperation.discard_read_buffer)
+        except Exception as exc:  # not every interface has buffers to flush
+            log.debug("flushing the VISA read buffer: %s", describe(exc))
+        return 0
+
+    def close(self) -> None:
+        session = self.session
+        try:
+            self.resource.close()
+        finally:
+            forget_session(self, session)
+
+
+def _serial_settings(resource: Any, line: SerialLine) -> None:
+    from pyvisa import constants
+
+    baud, size, parity, stop = line
+    resource.baud_rate = baud
+    resource.data_bits = size
+    resource.parity = {
+        "N": constants.Parity.none,
+        "E": constants.Parity.even,
+        "O": constants.Parity.odd,
+        "M": constants.Parity.mark,
+        "S": constants.Parity.space,
+    }[parity]
+    resource.stop_bits = {1: constants.StopBits.one, 1.5: constants.StopBits.one_and_a_half}.get(
+        stop, constants.StopBits.two
+    )
+
+
+def open_visa(
+    address: str,
+    library: str,
+    timeout_ms: int,
+    *,
+    read_termination: str = "\n",
+    write_termination: str = "\n",
+    line: SerialLine | None = None,
+    forms: tuple[str, ...] = (),
+) -> BoundedVisa:
+    """Open a VISA resource with the given terminations (and serial line, for ASRL); replies bounded in size."""
+    try:
+        rm = resource_manager(library)
+        resource = rm.open_resource(address, timeout=timeout_ms)
+    except Exception as exc:  # pyvisa reports absent instruments with many exception types
+        raise DeviceError(f"cannot open {address!r} (VISA library {library}): {describe(exc)}") from exc
+    if not hasattr(resource, "read_bytes"):
+        resource.close()
+        raise DeviceError(
+            f"{address!r} is not an instrument VISA can exchange messages with; use e.g. " + ", ".join(forms)
+        )
+    try:
+        resource.read_termination = read_termination
+        resource.write_termination = write_termination
+        if line is not None and address.strip().upper().startswith("ASRL"):
+            _serial_settings(resource, line)
+    except Exception as exc:
+        resource.close()
+        raise DeviceError(f"cannot set up {address!r}: {describe(exc)}") from exc
+    return BoundedVisa(resource, read_termination)
+
+
+def open_socket(
+    address: str, timeout_ms: int, *, read_termination: str = "\n", write_termination: str = "\n"
+) -> LineSocket:
+    """Open a ``::SOCKET`` resource directly: every reply bounded in size and time."""
+    host_port = socket_address(address)
+    assert host_port is not None
+    try:
+        return LineSocket(
+            *host_port,
+            timeout_s=timeout_ms / 1000,
+            read_termination=read_termination,
+            write_termination=write_termination,
+        )
+    except OSError as exc:
+        raise DeviceError(f"cannot connect to {address!r}: {exc.strerror or describe(exc)}") from exc
+
+
+def open_instrument(
+    address: str,
+    library: str,
+    timeout_ms: int,
+    *,
+    read_termination: str = "\n",
+    write_termination: str = "\n",
+    line: SerialLine | None = None,
+    forms: tuple[str, ...] = (),
+) -> Instrument:
+    """The raw socket for ``TCPIP::host::port::SOCKET`` with pyvisa-py (@py); VISA for everything else."""
+    if library == "@py" and socket_address(address) is not None:
+        return open_socket(address, timeout_ms, read_termination=read_termination, write_termination=write_termination)
+    return open_visa(
+        address,
+        library,
+        timeout_ms,
+        read_termination=read_termination,
+        write_termination=write_termination,
+        line=line,
+        forms=forms,
+    )
+
+
+def _commands(node: Node, key: str) -> tuple[str, ...]:
+    value = node.value[key]
+    if isinstance(value, list):
+        items = node.child(key)
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise items.error("expected a string (one command)", index)
+        return tuple(value)
+    text = node.text(key)
+    return (text,) if text.strip() else ()
+
+
+def cmd_on_init_key(doc: str) -> Key:
+    """``CmdOnInit``: commands sent after connecting, one string or a list of them."""
+    schema = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+    return Custom("CmdOnInit", doc, (), reader=_commands, json_schema=schema)
+
+
+#: below this, a Timeout is in seconds: the older logger's files since late 2023 (its library multiplies by
+#: 1000, e.g. 20); from it on, in milliseconds, as in its 2022 files (60000) and this project's (5000)
+TIMEOUT_SECONDS_BELOW = 100
+
+
+def timeout_in_ms(value: float, device: str) -> int:
+    """The VISA timeout in ms from a ``Timeout`` of either era; what was understood is logged at -v."""
+    if value < TIMEOUT_SECONDS_BELOW:
+        log.debug("device %r: Timeout %g read as %g s (below %d: seconds)", device, value, value, TIMEOUT_SECONDS_BELOW)
+        return max(1, round(value * 1000))
+    log.debug("device %r: Timeout %g read as %g ms (%g s)", device, value, value, value / 1000)
+    return round(value)
+
+
+def timeout_key(doc: str, default_ms: int) -> Key:
+    """``Timeout`` as the older logger's VISA devices give it: seconds below 100, milliseconds from 100."""
+    return Number("Timeout", f"{doc}: below 100 in seconds (the older logger since late 2023), from 100 in "
+                  "milliseconds (its 2022 files and this project's)", default_ms, exclusive_minimum=0,
+                  maximum=3_600_000)  # fmt: skip
