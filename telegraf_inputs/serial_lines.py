@@ -10,10 +10,18 @@ end, never past a size limit or the port's timeout.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
-from .keys import Custom, Integer, Key, Keys, Section, Text, Values
-from .nodes import Node
+from .base import DeviceError, DeviceSpec, Reading, Session
+from .keys import Custom, Integer, Key, Keys, Number, Section, Text, Values
+from .logs import describe
+from .nodes import ConfigError, Node
+from .transports import serial_port_key
+
+T = TypeVar("T")
 
 #: baud rate, data bits, parity (N, E, O, M, S), stop bits
 Line = tuple[int, int, str, float]
@@ -100,6 +108,150 @@ def open_serial(address: str, line: Line, timeout_s: float, **options: Any) -> P
     return port
 
 
-def read_to(port: Port, end: bytes, limit: int) -> bytes:
-    """Bytes up to and including ``end``; fewer if the port's timeout passes or ``limit`` bytes came first."""
-    return port.read_until(end, limit)
+# -- the driver's side: devices on serial ports, and sessions that read replies to their end ----------
+
+
+@dataclass(frozen=True)
+class SerialDevice(DeviceSpec):
+    """A device on a serial port: where, the line, and how long to wait for a reply."""
+
+    address: str = ""
+    line: Line = (9600, 8, "N", 1)
+    timeout_s: float = 1.0
+
+
+def serial_keys(
+    *, baudrate: int = 9600, timeout_s: float = 1.0, baudrates: tuple[int, ...] | None = None, doc: str = ""
+) -> tuple[Key, ...]:
+    """``Address``, ``Timeout`` and ``SerialConnectionParams`` with an instrument's defaults."""
+    return (
+        Text("Address", "serial port (/dev/ttyUSB0, COM3, /dev/serial/by-id/...) or pyserial URL "
+             "(socket://host:port, rfc2217://host:port)", required=True, non_empty=True),
+        Number("Timeout", "seconds to wait for a reply (a reply is read to its end, never to this)", timeout_s,
+               exclusive_minimum=0, maximum=3600),
+        serial_section(doc or "the serial line, as set on the instrument", baudrate=baudrate, baudrates=baudrates),
+    )  # fmt: skip
+
+
+def serial_fields(values: Values, deadline_exchanges: int) -> dict[str, Any]:
+    """The SerialDevice fields of a checked entry, its connection and a deadline for that many exchanges."""
+    address = values["Address"].strip()
+    timeout_s = float(values["Timeout"])
+    deadline = values["Deadline"]
+    return {
+        "address": address,
+        "line": line_of(values["SerialConnectionParams"]),
+        "timeout_s": timeout_s,
+        # /dev/serial/by-id/... and /dev/ttyUSB0 may be one port: one connection
+        "connection": serial_port_key(address),
+        "deadline_s": float(deadline) if deadline is not None else timeout_s * deadline_exchanges + 1,
+    }
+
+
+class NoReply(DeviceError):
+    """Nothing came within the timeout: the instrument is off, unplugged, or set to another line."""
+
+
+class BadReply(Exception):
+    """A reply that came but is not a valid one (cut short, garbled, an error reply); the message says how."""
+
+
+class SerialSession(Session):
+    """One open serial port, shared by the devices on it (RS-485 multi-drop, a SIM900 mainframe).
+
+    ``read`` turns port failures into a DeviceError naming the port; families
+    implement ``read_device``.  ``query`` sends a request and reads its reply to
+    its real end, never past ``limit`` bytes; commands on one port are kept at
+    least ``gap_s`` apart (instruments on a shared bus need a pause).
+    """
+
+    gap_s = 0.0
+    hint = "; check the cable and that SerialConnectionParams match the instrument's settings"
+
+    def __init__(self, port: Port, devices: Sequence[SerialDevice]) -> None:
+        self.port = port
+        self.devices = list(devices)
+        self.last_sent = 0.0
+
+    def query(self, device: SerialDevice, request: bytes, end: bytes, limit: int = 256) -> bytes:
+        """The reply to ``request`` up to and including ``end``; NoReply if none, BadReply if cut short."""
+        wait = self.last_sent + self.gap_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self.port.reset_input_buffer()  # a late reply to an earlier request must not be taken for this one
+        self.port.write(request)
+        self.last_sent = time.monotonic()
+        reply = self.port.read_until(end, limit)
+        self.last_sent = time.monotonic()
+        if not reply:
+            raise NoReply(f"no reply to {request!r} within Timeout {device.timeout_s:g} s{self.hint}")
+        if not reply.endswith(end):
+            if len(reply) >= limit:
+                raise BadReply(f"a reply to {request!r} longer than {limit} bytes without its end: {reply[:80]!r}...")
+            raise BadReply(f"reply to {request!r} cut short (no {end!r} within Timeout): {reply!r}")
+        return reply
+
+    def read(self, device: DeviceSpec) -> list[Reading]:
+        assert isinstance(device, SerialDevice)
+        try:
+            return self.read_device(device)
+        except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
+            raise DeviceError(
+                f"serial port {device.address} failed ({describe(exc)}); unplugged? It is reopened at the next gather"
+            ) from exc
+
+    def read_device(self, device: SerialDevice) -> list[Reading]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except Exception:  # closing a port whose adapter vanished may fail; nothing to do
+            pass
+
+
+def timed(call: Callable[[], T]) -> tuple[T | BadReply, int]:
+    """Run one exchange; its result (or the BadReply) and the time midway through it (ns)."""
+    start = time.time_ns()
+    try:
+        result: T | BadReply = call()
+    except BadReply as exc:
+        result = exc
+    return result, (start + time.time_ns()) // 2
+
+
+def open_port(device: SerialDevice, **options: Any) -> Port:
+    """Open the device's port with its line and timeout; DeviceError naming the port if it cannot be."""
+    try:
+        return open_serial(device.address, device.line, device.timeout_s, **options)
+    except (OSError, ValueError) as exc:
+        raise DeviceError(f"cannot open serial port {device.address}: {describe(exc)}") from exc
+
+
+def shared_port_problems(devices: Sequence[DeviceSpec], bus_key: Callable[[Any], object] | None = None,
+                         bus_what: str = "address") -> list[ConfigError]:  # fmt: skip
+    """Devices on one port need one line setting and Timeout, and (on a bus) distinct ``bus_key``s."""
+    first: dict[str, SerialDevice] = {}
+    seen: dict[tuple[str, object], SerialDevice] = {}
+    problems = []
+    for device in devices:
+        assert isinstance(device, SerialDevice)
+        node = device.config.node
+        other = first.setdefault(device.connection, device)
+        if other is not device and (device.line, device.timeout_s) != (other.line, other.timeout_s):
+            problems.append(node.error(
+                f"shares the port of device {other.name!r} ({other.address!r}) but not its SerialConnectionParams "
+                "and Timeout; one port has one setting", "Address"))  # fmt: skip
+        if bus_key is None:
+            if other is not device:
+                problems.append(node.error(
+                    f"the port {device.address!r} is already device {other.name!r}'s; this instrument has one "
+                    "device per port", "Address"))  # fmt: skip
+            continue
+        key = bus_key(device)
+        same = seen.setdefault((device.connection, key), device)
+        if same is not device:
+            problems.append(node.error(
+                f"{bus_what} {key} on the port of device {same.name!r} is that device's already: two entries "
+                "would read one instrument", "DeviceSpecificParams"))  # fmt: skip
+    return problems

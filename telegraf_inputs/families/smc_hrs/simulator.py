@@ -31,141 +31,15 @@ import argparse
 import math
 import os
 import queue
-import select
-import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
+from ...serial_sim import Line, SocketLine, open_line
 from ...simulators import run_standalone
 from .protocol import ACK, ALARM_BITS, ETX, NAK, STX, bcc, crc16, with_crc
-
-
-class Line(Protocol):
-    """One serial line as the simulator sees it: where the program connects, bytes in and out."""
-
-    @property
-    def path(self) -> str: ...
-    def poll(self, timeout: float) -> bytes | None: ...
-    def write(self, data: bytes) -> None: ...
-    def matches(self, line: tuple[int, int, str, float]) -> bool: ...
-    def close(self) -> None: ...
-
-
-class SocketLine:
-    """The serial line as a TCP server on 127.0.0.1, for pyserial's ``socket://`` URLs (every OS).
-
-    A TCP connection has no baud rate or framing, so the line settings cannot be
-    checked here; the transmission time is still taken.
-    """
-
-    def __init__(self, port: int = 0) -> None:
-        self.server = socket.create_server(("127.0.0.1", port))
-        self.port = self.server.getsockname()[1]
-        self.client: socket.socket | None = None
-
-    @property
-    def path(self) -> str:
-        return f"socket://127.0.0.1:{self.port}"
-
-    def poll(self, timeout: float) -> bytes | None:
-        """Bytes that came within ``timeout`` (b"" for none), None if the line failed."""
-        sources = [self.server] + ([self.client] if self.client is not None else [])
-        ready, _, _ = select.select(sources, [], [], timeout)
-        if self.server in ready:
-            if self.client is not None:
-                self.client.close()
-            self.client, _ = self.server.accept()  # the newest connection is the line
-            return b""
-        if self.client is not None and self.client in ready:
-            try:
-                data = self.client.recv(256)
-            except OSError:
-                data = b""
-            if not data:  # the program closed its port
-                self.client.close()
-                self.client = None
-            return data
-        return b""
-
-    def write(self, data: bytes) -> None:
-        if self.client is not None:
-            self.client.sendall(data)
-
-    def matches(self, line: tuple[int, int, str, float]) -> bool:
-        return True
-
-    def close(self) -> None:
-        for sock in (self.client, self.server):
-            if sock is not None:
-                sock.close()
-        self.client = None
-
-
-if sys.platform != "win32":
-    import termios
-    import tty
-
-    PARITY_FLAGS = {"N": 0, "E": termios.PARENB, "O": termios.PARENB | termios.PARODD}
-    SIZE_FLAGS = {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}
-
-    class PtyLine:
-        """The serial line as a pseudo-terminal: the program opens its slave side like /dev/ttyUSB0."""
-
-        def __init__(self, line: tuple[int, int, str, float], link: Path | None) -> None:
-            self.master, self.slave = os.openpty()
-            tty.setraw(self.slave)
-            baud, size, parity, stop = line
-            attrs = termios.tcgetattr(self.slave)
-            speed = getattr(termios, f"B{baud}")
-            attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD | termios.CSTOPB)) | (
-                SIZE_FLAGS[size] | PARITY_FLAGS[parity] | (termios.CSTOPB if stop != 1 else 0)
-            )
-            attrs[4] = attrs[5] = speed
-            termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
-            self.tty = os.ttyname(self.slave)
-            self.link = link
-            if link is not None:
-                tmp = link.with_name(link.name + ".new")
-                tmp.unlink(missing_ok=True)
-                tmp.symlink_to(self.tty)
-                os.replace(tmp, link)
-
-        @property
-        def path(self) -> str:
-            return str(self.link) if self.link is not None else self.tty
-
-        def poll(self, timeout: float) -> bytes | None:
-            ready, _, _ = select.select([self.master], [], [], timeout)
-            if not ready:
-                return b""
-            try:
-                return os.read(self.master, 256)
-            except OSError:
-                return None
-
-        def write(self, data: bytes) -> None:
-            os.write(self.master, data)
-
-        def matches(self, line: tuple[int, int, str, float]) -> bool:
-            """True if the program opened the port with the simulator's baud rate, data bits and stop bits."""
-            attrs = termios.tcgetattr(self.master)
-            baud, size, _parity, stop = line
-            cflag = attrs[2]
-            return (
-                attrs[4] == getattr(termios, f"B{baud}")
-                and cflag & termios.CSIZE == SIZE_FLAGS[size]
-                and bool(cflag & termios.CSTOPB) == (stop != 1)
-            )
-
-        def close(self) -> None:
-            for fd in (self.master, self.slave):
-                os.close(fd)
-            if self.link is not None:
-                self.link.unlink(missing_ok=True)
 
 
 @dataclass
@@ -302,14 +176,9 @@ class HrsSimulator:
             raise RuntimeError(f"simulator did not {what}")
 
     def _open(self) -> None:
-        if self.transport == "socket":
-            server = SocketLine(self._port)
-            self._port = server.port
-            line: Line = server
-        elif sys.platform != "win32":
-            line = PtyLine(self.line, self.link)
-        else:
-            raise ValueError("a pty needs a POSIX system; use transport='socket'")
+        line = open_line(self.transport, self.line, self.link, self._port)
+        if isinstance(line, SocketLine):
+            self._port = line.port
         self._line, self._path = line, line.path
 
     def _close(self) -> None:

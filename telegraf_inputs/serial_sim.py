@@ -1,0 +1,346 @@
+"""Simulated instruments on a serial line: a pseudo-terminal (or a TCP socket for pyserial's ``socket://``).
+
+The program under test opens the pty's slave side (or a symlink to it, like
+``/dev/serial/by-id/...``) with pyserial, exactly as it would open
+``/dev/ttyUSB0``.  The simulator answers on the master side:
+
+* only if the program set the port to the instrument's baud rate, data bits and
+  stop bits (the pty carries these termios settings; an instrument on a
+  mismatched line sees framing errors and stays silent).  Linux ptys drop the
+  parity flag, so parity cannot be checked;
+* after the time the bytes take on the line at that baud rate.
+
+``LineSimulator`` is the shared loop: a family's simulator says how requests
+are framed (``next_request``) and what the instrument answers (``respond``),
+and gets the faults every serial instrument shows (``LineFaults``), an
+unplugged adapter (``vanish`` / ``reappear``) and the log of the traffic.
+
+On Windows, which has no ptys, and wherever ``transport="socket"`` is chosen,
+the line is a TCP server on 127.0.0.1 that pyserial opens as
+``socket://127.0.0.1:PORT``; the line settings cannot be checked there.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+#: baud rate, data bits, parity, stop bits (as serial_lines.Line)
+LineSetting = tuple[int, int, str, float]
+
+
+class Line(Protocol):
+    """One serial line as the simulator sees it: where the program connects, bytes in and out."""
+
+    @property
+    def path(self) -> str: ...
+    def poll(self, timeout: float) -> bytes | None: ...
+    def write(self, data: bytes) -> None: ...
+    def matches(self, line: LineSetting) -> bool: ...
+    def close(self) -> None: ...
+
+
+class SocketLine:
+    """The serial line as a TCP server on 127.0.0.1, for pyserial's ``socket://`` URLs (every OS).
+
+    A TCP connection has no baud rate or framing, so the line settings cannot be
+    checked here; the transmission time is still taken.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.port = self.server.getsockname()[1]
+        self.client: socket.socket | None = None
+
+    @property
+    def path(self) -> str:
+        return f"socket://127.0.0.1:{self.port}"
+
+    def poll(self, timeout: float) -> bytes | None:
+        """Bytes that came within ``timeout`` (b"" for none), None if the line failed."""
+        sources = [self.server] + ([self.client] if self.client is not None else [])
+        ready, _, _ = select.select(sources, [], [], timeout)
+        if self.server in ready:
+            if self.client is not None:
+                self.client.close()
+            self.client, _ = self.server.accept()  # the newest connection is the line
+            return b""
+        if self.client is not None and self.client in ready:
+            try:
+                data = self.client.recv(256)
+            except OSError:
+                data = b""
+            if not data:  # the program closed its port
+                self.client.close()
+                self.client = None
+            return data
+        return b""
+
+    def write(self, data: bytes) -> None:
+        if self.client is not None:
+            self.client.sendall(data)
+
+    def matches(self, line: LineSetting) -> bool:
+        return True
+
+    def close(self) -> None:
+        for sock in (self.client, self.server):
+            if sock is not None:
+                sock.close()
+        self.client = None
+
+
+if sys.platform != "win32":
+    import termios
+    import tty
+
+    PARITY_FLAGS = {"N": 0, "E": termios.PARENB, "O": termios.PARENB | termios.PARODD}
+    SIZE_FLAGS = {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}
+
+    class PtyLine:
+        """The serial line as a pseudo-terminal: the program opens its slave side like /dev/ttyUSB0."""
+
+        def __init__(self, line: LineSetting, link: Path | None) -> None:
+            self.master, self.slave = os.openpty()
+            tty.setraw(self.slave)
+            baud, size, parity, stop = line
+            attrs = termios.tcgetattr(self.slave)
+            speed = getattr(termios, f"B{baud}")
+            attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD | termios.CSTOPB)) | (
+                SIZE_FLAGS[size] | PARITY_FLAGS.get(parity, 0) | (termios.CSTOPB if stop != 1 else 0)
+            )
+            attrs[4] = attrs[5] = speed
+            termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+            self.tty = os.ttyname(self.slave)
+            self.link = link
+            if link is not None:
+                tmp = link.with_name(link.name + ".new")
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(self.tty)
+                os.replace(tmp, link)
+
+        @property
+        def path(self) -> str:
+            return str(self.link) if self.link is not None else self.tty
+
+        def poll(self, timeout: float) -> bytes | None:
+            ready, _, _ = select.select([self.master], [], [], timeout)
+            if not ready:
+                return b""
+            try:
+                return os.read(self.master, 256)
+            except OSError:
+                return None
+
+        def write(self, data: bytes) -> None:
+            os.write(self.master, data)
+
+        def matches(self, line: LineSetting) -> bool:
+            """True if the program opened the port with the simulator's baud rate, data bits and stop bits."""
+            attrs = termios.tcgetattr(self.master)
+            baud, size, _parity, stop = line
+            cflag = attrs[2]
+            return (
+                attrs[4] == getattr(termios, f"B{baud}")
+                and cflag & termios.CSIZE == SIZE_FLAGS[size]
+                and bool(cflag & termios.CSTOPB) == (stop != 1)
+            )
+
+        def close(self) -> None:
+            for fd in (self.master, self.slave):
+                os.close(fd)
+            if self.link is not None:
+                self.link.unlink(missing_ok=True)
+
+
+def open_line(transport: str, line: LineSetting, link: Path | None, port: int = 0) -> Line:
+    """A pty (POSIX) or a ``socket://`` server with the given settings."""
+    if transport == "socket":
+        return SocketLine(port)
+    if sys.platform != "win32":
+        return PtyLine(line, link)
+    raise ValueError("a pty needs a POSIX system; use transport='socket'")
+
+
+@dataclass
+class LineFaults:
+    """Faults every serial instrument shows; the ``*_next`` ones apply to one reply and then clear."""
+
+    silent: bool = False  # answer nothing (instrument off, cable unplugged)
+    delay_s: float = 0.0  # extra time before every reply
+    error_next: bool = False  # the instrument's error reply instead of data
+    garble_next: bool = False  # a bit flipped on the line in the middle of the reply
+    cut_short_next: bool = False  # the reply stops halfway
+
+    def take(self, name: str) -> bool:
+        value = bool(getattr(self, name))
+        setattr(self, name, False)
+        return value
+
+
+class LineSimulator:
+    """An instrument on a serial line; subclasses frame requests and answer them.
+
+    ``path`` is what to give as the device's Address.  ``log`` records every
+    request with its reply (None: not answered).
+    """
+
+    name = "serial-sim"
+
+    def __init__(
+        self,
+        line: LineSetting,
+        *,
+        link: str | os.PathLike[str] | None = None,
+        transport: str = "pty" if sys.platform != "win32" else "socket",
+    ) -> None:
+        self.line = line
+        baud, size, parity, stop = line
+        self.char_time = (1 + size + (parity != "N") + stop) / baud
+        self.link = Path(link) if link is not None else None
+        self.transport = transport
+        self.faults = LineFaults()
+        self.log: list[tuple[bytes, bytes | None]] = []
+        self.line_mismatches = 0
+        self._line: Line | None = None
+        self._path = ""
+        self._port = 0  # a socket line comes back on the same port
+        self._commands: queue.Queue[tuple[str, threading.Event]] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+
+    # ------------------------------------------------------------------ to be given by the family
+    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        """The first complete request in ``buffer`` and what is left; (None, buffer) while incomplete."""
+        raise NotImplementedError
+
+    def respond(self, request: bytes) -> bytes | None:
+        """The reply to one request (None: the instrument stays silent)."""
+        raise NotImplementedError
+
+    def error_reply(self, request: bytes) -> bytes | None:
+        """The instrument's error reply, for ``faults.error_next``."""
+        return None
+
+    def idle(self) -> None:
+        """Called about every 20 ms while the line is quiet (an instrument that sends on its own)."""
+
+    # ------------------------------------------------------------------ control
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def start(self) -> LineSimulator:
+        self._open()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._close()
+
+    def vanish(self) -> None:
+        """The USB adapter is unplugged: the port fails and its path disappears."""
+        self._command("vanish")
+
+    def reappear(self) -> None:
+        """Plugged back in: a new pty, reachable under the same link."""
+        self._command("reappear")
+
+    def _command(self, what: str) -> None:
+        done = threading.Event()
+        self._commands.put((what, done))
+        if not done.wait(2):
+            raise RuntimeError(f"simulator did not {what}")
+
+    def _open(self) -> None:
+        line = open_line(self.transport, self.line, self.link, self._port)
+        if isinstance(line, SocketLine):
+            self._port = line.port
+        self._line, self._path = line, line.path
+
+    def _close(self) -> None:
+        if self._line is not None:
+            self._line.close()
+        self._line = None
+
+    # ------------------------------------------------------------------ serving
+    def _serve(self) -> None:
+        buffer = b""
+        while not self._stop.is_set():
+            while not self._commands.empty():
+                what, done = self._commands.get()
+                self._close()
+                buffer = b""
+                if what == "reappear":
+                    self._open()
+                done.set()
+            if self._line is None:
+                time.sleep(0.01)
+                continue
+            data = self._line.poll(0.02)
+            if not data:
+                self.idle()
+                continue
+            buffer = self._handle(buffer + data)
+
+    def _handle(self, buffer: bytes) -> bytes:
+        while True:
+            request, buffer = self.next_request(buffer)
+            if request is None:
+                return buffer
+            if self._line is None or not self._line.matches(self.line):
+                self.line_mismatches += 1
+                self.log.append((request, None))
+                continue
+            if self.faults.silent:
+                self.log.append((request, None))
+                continue
+            reply = self.error_reply(request) if self.faults.take("error_next") else None
+            if reply is None:
+                reply = self.respond(request)
+            if reply is None:
+                self.log.append((request, None))
+                continue
+            self.send(request, self.damage(reply))
+
+    def damage(self, reply: bytes) -> bytes:
+        if self.faults.take("garble_next") and len(reply) > 1:
+            middle = len(reply) // 2
+            reply = reply[:middle] + bytes([reply[middle] ^ 0x40]) + reply[middle + 1 :]
+        if self.faults.take("cut_short_next"):
+            reply = reply[: len(reply) // 2]
+        return reply
+
+    def send(self, request: bytes, reply: bytes) -> None:
+        """Write ``reply`` as the line would deliver it: after the request's and its own transmission time."""
+        self.log.append((request, reply))
+        time.sleep(len(request) * self.char_time + self.faults.delay_s)
+        self.write(reply)
+
+    def write(self, data: bytes) -> None:
+        half = len(data) // 2
+        for part in (data[:half], data[half:]):
+            time.sleep(len(part) * self.char_time)
+            try:
+                assert self._line is not None
+                self._line.write(part)
+            except (OSError, AssertionError):
+                return
+
+
+def split_at(buffer: bytes, end: bytes) -> tuple[bytes | None, bytes]:
+    """A request ending in ``end`` (without it) and the rest; (None, buffer) while incomplete."""
+    index = buffer.find(end)
+    if index < 0:
+        return None, buffer[-4096:]  # noise without an end is not kept forever
+    return buffer[:index], buffer[index + len(end) :]
