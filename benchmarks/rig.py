@@ -99,6 +99,16 @@ class Rig:
         self.sims[name] = sim
         return {"address": sim.address, "port": sim.port}
 
+    def serial(self, name: str, kind: str, **kw: Any) -> dict[str, Any]:
+        """A serial family's simulator on a pty: ``kind`` is its family folder, ``kw`` its settings."""
+        import importlib
+
+        module = importlib.import_module(f"telegraf_inputs.families.{kind}.simulator")
+        cls = next(v for k, v in vars(module).items() if k.endswith("Simulator") and k != "LineSimulator")
+        sim = cls(link=self.links / name, **kw).start()
+        self.sims[name] = sim
+        return {"path": sim.path, "char_time": sim.char_time}
+
     def connections(self, name: str) -> int:
         """How many connections a PurpleAir simulator has accepted."""
         return int(self.sims[name].connections)

@@ -1272,7 +1272,74 @@ def row_scpi(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                      walls, cpus, older, "one query per round trip (pyvisa query())")  # fmt: skip
 
 
-FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [row_scpi]
+def _older_serial(path: str, baud: int, timeout: float, requests: list[bytes], cycles: int,
+                  read: Callable[[Any], object]) -> list[float]:  # fmt: skip
+    """The older logger's way with a serial instrument: pyserial, one request and ``read`` per channel."""
+    import serial
+
+    port = serial.Serial(path, baudrate=baud, timeout=timeout)
+    try:
+        walls = []
+        for _ in range(cycles):
+            start = time.perf_counter()
+            for request in requests:
+                port.reset_input_buffer()
+                port.write(request)
+                read(port)
+            walls.append(time.perf_counter() - start)
+        return walls
+    finally:
+        port.close()
+
+
+def serial_row(
+    rig: Rig,
+    gathers: int,
+    family: str,
+    entry: Callable[[str], dict[str, Any]],
+    wire_chars: int,
+    older: Callable[[str], list[float]],
+    older_what: str,
+    load: str,
+    gaps_s: float = 0.0,
+    pause_s: float = 0.0,
+    **sim: Any,
+) -> FamilyRow:
+    """A serial family's row: its executable on the simulator's pty; wire = the bytes' time at the baud rate."""
+    made = rig("serial", name=f"family-{family}", kind=family, **sim)
+    config = entry(made["path"])
+    exe = Execd(f"telegraf-{family.replace('_', '-')}", write_config([config]))
+    count = len(config["Channels"])
+    walls, cpus = [], []
+    try:
+        for _ in range(3):
+            exe.gather(lines_at_least(count))
+        for _ in range(gathers):
+            time.sleep(pause_s)  # gathers come seconds apart in use: a bus's pause between commands is long over
+            g = exe.gather(lines_at_least(count))
+            walls.append(g.wall_s)
+            cpus.append(g.cpu_s)
+    finally:
+        exe.close()
+    wire = wire_chars * made["char_time"] + gaps_s
+    return FamilyRow(family, load, [wire], walls, cpus, older(made["path"]), older_what)
+
+
+def row_kjlc354(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    def entry(path: str) -> dict[str, Any]:
+        return {"Device": "gauge", "Model": "KJLC 354", "Address": path, "Timeout": 1, "measurement": "bench",
+                "SerialConnectionParams": {"baudrate": 19200, "bytesize": 8, "stopbits": 1, "parity": "N"},
+                "DeviceSpecificParams": {"InternalAddress": "01"},
+                "Channels": {"P": {"Type": "Pressure", "field-key": "pressure"}}}  # fmt: skip
+
+    def older(path: str) -> list[float]:  # readline() waits for a LF the gauge never sends
+        return _older_serial(path, 19200, 1.0, [b"#01RD\r"], 3, lambda port: port.readline())
+
+    return serial_row(rig, gathers, "kjlc354", entry, len(b"#01RD\r") + 13, older,
+                      "readline() per channel, Timeout 1 s", "1 gauge, Pressure, 19200 baud", pause_s=0.06)  # fmt: skip
+
+
+FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [row_scpi, row_kjlc354]
 
 
 def bench_families(rig: Rig, latency: float, gathers: int) -> Table:

@@ -10,6 +10,7 @@ end, never past a size limit or the port's timeout.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,15 @@ from .nodes import ConfigError, Node
 from .transports import serial_port_key
 
 T = TypeVar("T")
+
+if sys.platform != "win32":
+    from termios import error as _termios_error  # pyserial's flush of a vanished port on POSIX
+
+    _PLATFORM_ERRORS: tuple[type[BaseException], ...] = (_termios_error,)
+else:
+    _PLATFORM_ERRORS = ()
+#: what a failing port raises: pyserial's SerialException is an OSError; a vanished pty, termios.error
+PORT_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, *_PLATFORM_ERRORS)
 
 #: baud rate, data bits, parity (N, E, O, M, S), stop bits
 Line = tuple[int, int, str, float]
@@ -195,7 +205,7 @@ class SerialSession(Session):
         assert isinstance(device, SerialDevice)
         try:
             return self.read_device(device)
-        except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
+        except PORT_ERRORS as exc:
             raise DeviceError(
                 f"serial port {device.address} failed ({describe(exc)}); unplugged? It is reopened at the next gather"
             ) from exc
@@ -224,7 +234,7 @@ def open_port(device: SerialDevice, **options: Any) -> Port:
     """Open the device's port with its line and timeout; DeviceError naming the port if it cannot be."""
     try:
         return open_serial(device.address, device.line, device.timeout_s, **options)
-    except (OSError, ValueError) as exc:
+    except PORT_ERRORS as exc:
         raise DeviceError(f"cannot open serial port {device.address}: {describe(exc)}") from exc
 
 

@@ -31,10 +31,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 #: baud rate, data bits, parity, stop bits (as serial_lines.Line)
 LineSetting = tuple[int, int, str, float]
+S = TypeVar("S", bound="LineSimulator")
 
 
 class Line(Protocol):
@@ -238,7 +239,7 @@ class LineSimulator:
     def path(self) -> str:
         return self._path
 
-    def start(self) -> LineSimulator:
+    def start(self: S) -> S:
         self._open()
         self._thread.start()
         return self
@@ -302,7 +303,7 @@ class LineSimulator:
                 self.line_mismatches += 1
                 self.log.append((request, None))
                 continue
-            if self.faults.silent:
+            if self.faults.silent or not request:
                 self.log.append((request, None))
                 continue
             reply = self.error_reply(request) if self.faults.take("error_next") else None
@@ -339,8 +340,8 @@ class LineSimulator:
 
 
 def split_at(buffer: bytes, end: bytes) -> tuple[bytes | None, bytes]:
-    """A request ending in ``end`` (without it) and the rest; (None, buffer) while incomplete."""
+    """A request up to and including ``end``, and the rest; (None, buffer) while incomplete."""
     index = buffer.find(end)
     if index < 0:
         return None, buffer[-4096:]  # noise without an end is not kept forever
-    return buffer[:index], buffer[index + len(end) :]
+    return buffer[: index + len(end)], buffer[index + len(end) :]

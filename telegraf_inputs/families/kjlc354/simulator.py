@@ -1,0 +1,118 @@
+"""Simulated KJLC 354 / 352 ion gauges on a pty, as if on an RS-485 line (several addresses on one line).
+
+Answers ``RD`` (ion gauge), ``RDS`` (combined), ``RDCG1``/``RDCG2``, ``IGS``,
+``IG1``/``IG0`` (filament on/off) with 12-character replies and CR, after the
+line's transmission time, only at the line's settings (19200 8N1 by default).
+A command to another address, or without its CR, gets no reply; an unknown
+command gets ``?xx INVALID``.  The pressure drifts slowly.
+
+Faults (``faults``): ``silent``, ``delay_s``, ``error_next`` (``?xx INVALID``),
+``garble_next``, ``cut_short_next``; per gauge ``filament_on`` (off: 9.90E+09)
+and ``cg_unplugged`` (1.01E+03); ``vanish`` / ``reappear`` for the USB adapter.
+
+Run standalone:  python -m telegraf_inputs.families.kjlc354.simulator --address 01 --address 02
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from ...serial_sim import LineSimulator, split_at
+from ...simulators import run_standalone
+from .protocol import CG_OVER_RANGE, END, IG_OFF, format_pressure, reply
+
+
+@dataclass
+class Gauge:
+    base_torr: float = 2.0e-7
+    cg1_torr: float = 3.1e-3
+    cg2_torr: float = 7.6e2
+    filament_on: bool = True
+    cg_unplugged: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def ion(self) -> float:
+        t = time.monotonic() - self.started
+        return self.base_torr * (1 + 0.1 * math.sin(2 * math.pi * t / 300))
+
+
+class Kjlc354Simulator(LineSimulator):
+    name = "kjlc354-sim"
+
+    def __init__(
+        self,
+        addresses: tuple[str, ...] | list[str] = ("01",),
+        *,
+        baudrate: int = 19200,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 1,
+        link: str | os.PathLike[str] | None = None,
+        transport: str = "pty" if sys.platform != "win32" else "socket",
+    ) -> None:
+        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        self.gauges = {a.upper(): Gauge() for a in addresses}
+
+    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        request, rest = split_at(buffer, END)
+        if request is None:
+            return None, rest
+        start = request.rfind(b"#")  # noise before '#' is not a command
+        return (request[start:] if start >= 0 else b""), rest
+
+    def _parts(self, request: bytes) -> tuple[str, str] | None:
+        text = request.decode("ascii", "replace").rstrip("\r")
+        if len(text) < 4 or text[0] != "#" or text[1:3].upper() not in self.gauges:
+            return None  # another gauge's command, or noise
+        return text[1:3].upper(), text[3:]
+
+    def error_reply(self, request: bytes) -> bytes | None:
+        parts = self._parts(request)
+        return reply(parts[0], "INVALID", error=True) if parts else None
+
+    def respond(self, request: bytes) -> bytes | None:
+        parts = self._parts(request)
+        if parts is None:
+            return None
+        address, command = parts
+        gauge = self.gauges[address]
+        ion = gauge.ion() if gauge.filament_on else IG_OFF
+        cg1 = CG_OVER_RANGE if gauge.cg_unplugged else gauge.cg1_torr
+        values = {
+            "RD": format_pressure(ion),
+            "RDS": format_pressure(ion if gauge.filament_on else cg1),
+            "RDCG1": format_pressure(cg1),
+            "RDCG2": format_pressure(CG_OVER_RANGE if gauge.cg_unplugged else gauge.cg2_torr),
+            "IGS": "1 IG ON" if gauge.filament_on else "0 IG OFF",
+        }
+        if command in values:
+            return reply(address, values[command])
+        if command in ("IG1", "IG0"):
+            gauge.filament_on = command == "IG1"
+            return reply(address, "PROGM OK")
+        return reply(address, "INVALID", error=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.families.kjlc354.simulator",
+        description="Simulated KJLC 354/352 ion gauge(s) on a pseudo-terminal; prints the path to use as Address.",
+    )
+    parser.add_argument("--address", action="append", help="gauge address(es), two hex digits (default 01)")
+    parser.add_argument("--baudrate", type=int, default=19200)
+    parser.add_argument("--link", help="also make this symlink to the pty (a stable name, like /dev/serial/by-id)")
+    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
+                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    args = parser.parse_args(argv)
+    sim = Kjlc354Simulator(args.address or ["01"], baudrate=args.baudrate, link=args.link,
+                           transport="socket" if args.socket else "pty").start()  # fmt: skip
+    return run_standalone(f"simulated KJLC 354 gauge(s) {', '.join(sim.gauges)}; Address: {sim.path}", sim.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
