@@ -109,6 +109,11 @@ class Rig:
         self.sims[name] = sim
         return {"path": sim.path, "char_time": sim.char_time}
 
+    def traffic(self, name: str) -> dict[str, int]:
+        """How many requests a serial simulator got, and the bytes of them and their replies."""
+        log = self.sims[name].log
+        return {"requests": len(log), "bytes": sum(len(q) + len(r or b"") for q, r in log)}
+
     def connections(self, name: str) -> int:
         """How many connections a PurpleAir simulator has accepted."""
         return int(self.sims[name].connections)

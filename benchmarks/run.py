@@ -1297,7 +1297,6 @@ def serial_row(
     gathers: int,
     family: str,
     entry: Callable[[str], dict[str, Any]],
-    wire_chars: int,
     older: Callable[[str], list[float]],
     older_what: str,
     load: str,
@@ -1305,7 +1304,7 @@ def serial_row(
     pause_s: float = 0.0,
     **sim: Any,
 ) -> FamilyRow:
-    """A serial family's row: its executable on the simulator's pty; wire = the bytes' time at the baud rate."""
+    """A serial family's row: its executable on the simulator's pty; wire = its gather's bytes at the baud rate."""
     made = rig("serial", name=f"family-{family}", kind=family, **sim)
     config = entry(made["path"])
     exe = Execd(f"telegraf-{family.replace('_', '-')}", write_config([config]))
@@ -1321,7 +1320,8 @@ def serial_row(
             cpus.append(g.cpu_s)
     finally:
         exe.close()
-    wire = wire_chars * made["char_time"] + gaps_s
+    traffic = rig("traffic", name=f"family-{family}")
+    wire = traffic["bytes"] / (gathers + 3) * made["char_time"] + gaps_s  # the bytes of one gather, both ways
     return FamilyRow(family, load, [wire], walls, cpus, older(made["path"]), older_what)
 
 
@@ -1335,11 +1335,25 @@ def row_kjlc354(rig: Rig, latency: float, gathers: int) -> FamilyRow:
     def older(path: str) -> list[float]:  # readline() waits for a LF the gauge never sends
         return _older_serial(path, 19200, 1.0, [b"#01RD\r"], 3, lambda port: port.readline())
 
-    return serial_row(rig, gathers, "kjlc354", entry, len(b"#01RD\r") + 13, older,
+    return serial_row(rig, gathers, "kjlc354", entry, older,
                       "readline() per channel, Timeout 1 s", "1 gauge, Pressure, 19200 baud", pause_s=0.06)  # fmt: skip
 
 
-FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [row_scpi, row_kjlc354]
+def row_srs_sim922(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    def entry(path: str) -> dict[str, Any]:
+        channels = {f"ch{n}": {"DeviceChannel": n, "tags": {"ch": str(n)}} for n in (1, 2, 3, 4)}
+        return {"Device": "sim922", "Model": "SRS SIM922", "Address": path, "Timeout": 1, "measurement": "bench",
+                "Channels": channels}  # fmt: skip
+
+    def older(path: str) -> list[float]:  # one TVAL? n per channel, read with readline() (the reply ends in LF)
+        requests = [f"TVAL? {n}\n".encode() for n in (1, 2, 3, 4)]
+        return _older_serial(path, 9600, 1.0, requests, 5, lambda port: port.readline())
+
+    return serial_row(rig, gathers, "srs_sim922", entry, older,
+                      "TVAL? n and readline() per channel", "4 channels, 9600 baud")  # fmt: skip
+
+
+FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [row_scpi, row_kjlc354, row_srs_sim922]
 
 
 def bench_families(rig: Rig, latency: float, gathers: int) -> Table:

@@ -1,0 +1,43 @@
+"""What both ends of a SIM922 line share (directly, or through a SIM900 mainframe).
+
+ASCII commands end in LF, replies end in CR LF.  ``TVAL? n`` answers channel
+n's temperature in kelvin, ``TVAL? 0`` all four, comma-separated; ``VOLT?``
+likewise the diode voltages.  In a SIM900 mainframe, ``CONN p,"xyz"`` connects the host to the
+module in slot p until the escape string ``xyz`` comes.
+"""
+
+from __future__ import annotations
+
+import re
+
+COMMAND_END = b"\n"
+REPLY_END = b"\r\n"
+CHANNELS = 4
+ESCAPE = "xyz"  # ends a SIM900 CONN pass-through
+QUERIES = {"Temperature": "TVAL?", "Voltage": "VOLT?"}
+ALL_FROM = 3  # channels of one kind from which one query for all four costs fewer bytes than one each
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+class ReplyError(Exception):
+    """A reply that is not four numbers."""
+
+
+def connect(slot: int) -> bytes:
+    return f'CONN {slot},"{ESCAPE}"\n'.encode("ascii")
+
+
+def format_values(values: list[float]) -> bytes:
+    return (",".join(f"{v:+.6E}" for v in values)).encode("ascii") + REPLY_END
+
+
+def parse_values(raw: bytes, query: str, count: int = CHANNELS) -> list[float]:
+    """The ``count`` numbers of a reply; ReplyError if it is anything else."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise ReplyError(f"reply to {query!r} is not ASCII (garbled on the line?): {raw!r}") from None
+    items = [item.strip() for item in text.strip().split(",")]
+    if len(items) != count or not all(NUMBER.fullmatch(item) for item in items):
+        raise ReplyError(f"reply to {query!r} is not {count} number(s): {raw[:120]!r}")
+    return [float(item) for item in items]

@@ -1,0 +1,119 @@
+"""Simulated SRS SIM922 module(s) on a pty: one on its own port, or several in a simulated SIM900 mainframe.
+
+A module answers ``TVAL? n`` / ``VOLT? n`` (n = 1-4, or 0 for all four,
+comma-separated) and ``*IDN?``, each reply ending in CR LF; it stays silent on
+anything else, as SRS modules do.  With ``slots`` (a SIM900), the host talks to
+the mainframe until ``CONN p,"esc"`` connects it to slot p, and to that module
+until the escape string comes.  Replies come after the line's transmission
+time, and only at the line's settings (9600 8N1 by default).
+
+Faults (``faults``): ``silent``, ``delay_s``, ``garble_next``,
+``cut_short_next``; per module ``disconnected`` channels (read 0 K, as an open
+diode input is taken to read here); ``vanish`` / ``reappear``.
+
+Run standalone:  python -m telegraf_inputs.families.srs_sim922.simulator [--slot 3 --slot 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+
+from ...serial_sim import LineSimulator, split_at
+from ...simulators import run_standalone
+from .protocol import COMMAND_END, REPLY_END, format_values
+
+CONN = re.compile(r'CONN\s+(\d)\s*,\s*"([^"]+)"')
+
+
+@dataclass
+class Module:
+    kelvin: list[float] = field(default_factory=lambda: [4.2, 40.1, 77.3, 295.0])
+    disconnected: set[int] = field(default_factory=set)
+    started: float = field(default_factory=time.monotonic)
+
+    def temperatures(self) -> list[float]:
+        t = time.monotonic() - self.started
+        drift = 1 + 0.01 * math.sin(2 * math.pi * t / 300)
+        return [0.0 if i + 1 in self.disconnected else k * drift for i, k in enumerate(self.kelvin)]
+
+    def volts(self) -> list[float]:
+        return [0.0 if k <= 0 else 1.7 - 0.0023 * k for k in self.temperatures()]
+
+
+class Sim922Simulator(LineSimulator):
+    name = "sim922-sim"
+
+    def __init__(
+        self,
+        slots: list[int] | tuple[int, ...] | None = None,
+        *,
+        baudrate: int = 9600,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 1,
+        link: str | os.PathLike[str] | None = None,
+        transport: str = "pty" if sys.platform != "win32" else "socket",
+    ) -> None:
+        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        self.mainframe = bool(slots)
+        self.modules = {slot: Module() for slot in (slots or [0])}
+        self.connected: int | None = None if self.mainframe else 0
+        self.escape = ""
+
+    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        if self.connected is not None and self.escape:
+            at = buffer.find(self.escape.encode())
+            end = buffer.find(COMMAND_END)
+            if at >= 0 and (end < 0 or at < end):  # the escape: back to the mainframe
+                self.connected = None
+                return buffer[: at + len(self.escape)], buffer[at + len(self.escape) :]
+        return split_at(buffer, COMMAND_END)
+
+    def respond(self, request: bytes) -> bytes | None:
+        text = request.decode("ascii", "replace").strip()
+        if self.escape and text.endswith(self.escape) and self.connected is None:
+            return None  # the escape itself
+        if self.connected is None:  # the mainframe
+            match = CONN.fullmatch(text)
+            if match and int(match.group(1)) in self.modules:
+                self.connected, self.escape = int(match.group(1)), match.group(2)
+                return None
+            if text == "*IDN?":
+                return b"Stanford_Research_Systems,SIM900,s/n000001,ver3.6" + REPLY_END
+            return None
+        module = self.modules[self.connected]
+        if text == "*IDN?":
+            return b"Stanford_Research_Systems,SIM922,s/n105794,ver3.6" + REPLY_END
+        match = re.fullmatch(r"(TVAL|VOLT)\?\s*([0-4])", text)
+        if match is None:
+            return None  # an SRS module does not answer what it does not know
+        values = module.temperatures() if match.group(1) == "TVAL" else module.volts()
+        n = int(match.group(2))
+        return format_values(values if n == 0 else [values[n - 1]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.families.srs_sim922.simulator",
+        description="Simulated SRS SIM922 (or a SIM900 with SIM922s) on a pty; prints the path to use as Address.",
+    )
+    parser.add_argument("--slot", type=int, action="append", help="SIM900 slot(s) with a SIM922 (default: no SIM900)")
+    parser.add_argument("--baudrate", type=int, default=9600)
+    parser.add_argument("--link", help="also make this symlink to the pty")
+    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
+                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    args = parser.parse_args(argv)
+    sim = Sim922Simulator(args.slot, baudrate=args.baudrate, link=args.link,
+                          transport="socket" if args.socket else "pty").start()  # fmt: skip
+    where = f"SIM900 slots {args.slot}" if args.slot else "its own port"
+    return run_standalone(f"simulated SRS SIM922 on {where}; Address: {sim.path}", sim.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
