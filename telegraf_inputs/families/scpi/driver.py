@@ -352,7 +352,8 @@ class ScpiDriver(Driver):
             raise node.error(f"{address!r} is not a VISA instrument resource; use e.g. {', '.join(RESOURCE_FORMS)}",
                              "Address")  # fmt: skip
         serial = address.upper().startswith("ASRL")
-        if node.has("SerialConnectionParams") and not serial:
+        given = node.value.get("SerialConnectionParams") or {}
+        if not serial and any(not str(k).startswith("_") for k in given):
             raise node.error("SerialConnectionParams is for serial (ASRL...) resources only", "SerialConnectionParams")
         channels = tuple(_parse_channel(ch) for ch in config.channels)
         timeout_ms = timeout_in_ms(values["Timeout"], config.name)
