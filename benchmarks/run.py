@@ -1353,7 +1353,22 @@ def row_srs_sim922(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                       "TVAL? n and readline() per channel", "4 channels, 9600 baud")  # fmt: skip
 
 
-FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [row_scpi, row_kjlc354, row_srs_sim922]
+def row_srs_ctc100(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    names = ("In1", "In2", "In3", "Out1")
+
+    def entry(path: str) -> dict[str, Any]:
+        channels = {n: {"Type": "Temperature", "tags": {"CTC100ChannelName": n}} for n in names}
+        return {"Device": "ctc", "Model": "SRS CTC100", "Address": path, "Timeout": 1, "measurement": "bench",
+                "Channels": channels}  # fmt: skip
+
+    def older(path: str) -> list[float]:  # <name>? and readline() per channel (the reply ends in LF)
+        return _older_serial(path, 9600, 1.0, [f"{n}?\n".encode() for n in names], 5, lambda port: port.readline())
+
+    return serial_row(rig, gathers, "srs_ctc100", entry, older, "<name>? and readline() per channel",
+                      "4 channels, 9600 baud")  # fmt: skip
+
+
+FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [row_scpi, row_kjlc354, row_srs_sim922, row_srs_ctc100]
 
 
 def bench_families(rig: Rig, latency: float, gathers: int) -> Table:

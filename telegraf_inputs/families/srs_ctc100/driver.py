@@ -1,0 +1,142 @@
+"""SRS CTC100 cryogenic temperature controllers over their USB virtual serial port.
+
+Each channel names the CTC100 channel as the older logger's files do, in its
+tags: ``CTC100ChannelName`` (``CTC100SensorName`` in its first files of
+November 2022), and ``CTC100CustomCommand`` for Type ``Custom``.  Those stay
+tags of the written lines, as they were.  A gather asks each distinct query
+once; a reply is read to its CR LF and must be a number; NaN (an open sensor)
+is a warning, never a value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from ...base import DeviceSpec, Driver, Reading, Session
+from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...keys import Text
+from ...serial_lines import (
+    BadReply,
+    Port,
+    SerialDevice,
+    SerialSession,
+    open_port,
+    serial_fields,
+    serial_keys,
+    shared_port_problems,
+    timed,
+)
+from .protocol import COMMAND_END, QUERIES, REPLY_END, ReplyError, parse_number, remote_name
+
+TYPES = tuple(QUERIES)
+
+
+@dataclass(frozen=True)
+class CtcChannel:
+    config: ChannelConfig
+    type: str
+    query: str
+
+
+@dataclass(frozen=True)
+class CtcDevice(SerialDevice):
+    channels: tuple[CtcChannel, ...] = ()
+
+    def queries(self) -> list[str]:
+        return list(dict.fromkeys(ch.query for ch in self.channels))
+
+
+DECLARATION = Declaration(
+    measurement="temperature",
+    device=serial_keys(doc="the USB virtual serial port's line, as set on the CTC100 (9600 8N1)"),
+    channel=(
+        Text("Type", "Temperature, HeaterPower (the channel's value), PIDSetpoint (an output's PID set point), or "
+             "Custom (the query in tags.CTC100CustomCommand)", required=True, choices=TYPES),
+    ),
+)  # fmt: skip
+
+
+def _query(ch: ChannelConfig) -> str:
+    kind: str = ch.values["Type"]
+    template = QUERIES[kind]
+    if template is None:
+        command = ch.tags.get("CTC100CustomCommand", "").strip()
+        if not command:
+            raise ch.node.error('Type "Custom" needs the query in tags.CTC100CustomCommand', "tags")
+        if any(c in command for c in "\r\n") or not command.isascii():
+            raise ch.node.error("tags.CTC100CustomCommand must be one line of ASCII", "tags")
+        return command
+    name, old = ch.tags.get("CTC100ChannelName"), ch.tags.get("CTC100SensorName")
+    if name is not None and old is not None and remote_name(name) != remote_name(old):
+        raise ch.node.error(
+            f"tags.CTC100ChannelName {name!r} and tags.CTC100SensorName {old!r} name two channels; "
+            "give one (CTC100SensorName is its name in the older logger's first files)",
+            "tags",
+        )
+    chosen = name if name is not None else old
+    if chosen is None or not remote_name(chosen):
+        raise ch.node.error(f'Type "{kind}" needs the CTC100 channel in tags.CTC100ChannelName (e.g. "In1")', "tags")
+    query = template.format(name=remote_name(chosen))
+    if not query.isascii():
+        raise ch.node.error(
+            f"the CTC100 channel name {chosen!r} is not ASCII; use its name as set on the panel", "tags"
+        )
+    return query
+
+
+class CtcSession(SerialSession):
+    hint = "; check the USB cable and that SerialConnectionParams match the CTC100"
+
+    def read_device(self, device: SerialDevice) -> list[Reading]:
+        assert isinstance(device, CtcDevice)
+        results = {q: timed(partial(self._number, device, q)) for q in device.queries()}
+        readings = []
+        for ch in device.channels:
+            value, when = results[ch.query]
+            if isinstance(value, BadReply):
+                readings.append(Reading(ch.config, None, when, problem=str(value), failed=True))
+            elif not math.isfinite(value):
+                readings.append(Reading(ch.config, value, when, problem=f"{ch.query!r} reads {value} (sensor open?)"))
+            else:
+                readings.append(Reading(ch.config, value, when))
+        return readings
+
+    def _number(self, device: CtcDevice, query: str) -> float:
+        raw = self.query(device, query.encode("ascii") + COMMAND_END, REPLY_END, limit=512)
+        try:
+            return parse_number(raw, query)
+        except ReplyError as exc:
+            raise BadReply(str(exc)) from None
+
+
+class Ctc100Driver(Driver):
+    """SRS CTC100."""
+
+    declaration = DECLARATION
+
+    def __init__(self, opener: Callable[[SerialDevice], Port] = open_port) -> None:
+        self.opener = opener
+
+    def parse(self, node: Node) -> CtcDevice:
+        config = parse_device(node, DECLARATION)
+        channels = tuple(CtcChannel(ch, ch.values["Type"], _query(ch)) for ch in config.channels)
+        return CtcDevice(
+            config=config, **serial_fields(config.values, len({ch.query for ch in channels})), channels=channels
+        )
+
+    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
+        return shared_port_problems(devices)
+
+    def plan(self, device: DeviceSpec) -> str | None:
+        assert isinstance(device, CtcDevice)
+        return ", ".join(device.queries()) + " per gather"
+
+    def open(self, devices: Sequence[DeviceSpec]) -> Session:
+        ctc = [d for d in devices if isinstance(d, CtcDevice)]
+        return CtcSession(self.opener(ctc[0]), ctc)
+
+
+DRIVER = Ctc100Driver()

@@ -1,0 +1,108 @@
+"""A simulated SRS CTC100 on a pty, as its USB virtual serial port looks to the computer.
+
+Answers ``<name>?`` and ``<name>.value?`` for its channels (``In1``-``In4``,
+``Out1``, ``Out2``, ``AIO1``... and any renamed with ``names``),
+``<name>.PID.Setpoint?`` for outputs, ``getOutput?``, ``getOutput.names?``,
+``geterror?`` and ``*IDN?``; each reply ends in CR LF and comes after the line's
+transmission time, only at the line's settings (9600 8N1 by default).  A
+command it does not know is answered ``Error: invalid command`` and sets the
+``geterror?`` code (the real instrument's text for this is not documented).
+
+Faults (``faults``): ``silent``, ``delay_s``, ``error_next``, ``garble_next``,
+``cut_short_next``; ``open_sensors`` (their value reads NaN); ``vanish`` /
+``reappear``.
+
+Run standalone:  python -m telegraf_inputs.families.srs_ctc100.simulator --link /tmp/ctc100
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+from ...serial_sim import LineSimulator, split_at
+from ...simulators import run_standalone
+from .protocol import COMMAND_END, REPLY_END, format_number, remote_name
+
+ERROR = b"Error: invalid command" + REPLY_END
+
+
+class Ctc100Simulator(LineSimulator):
+    name = "ctc100-sim"
+
+    def __init__(
+        self,
+        *,
+        names: dict[str, str] | None = None,
+        baudrate: int = 9600,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 1,
+        link: str | os.PathLike[str] | None = None,
+        transport: str = "pty" if sys.platform != "win32" else "socket",
+    ) -> None:
+        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        self.values = {"In1": 4.12, "In2": 45.3, "In3": 77.1, "In4": 295.2, "Out1": 0.35, "Out2": 0.0, "AIO1": 1.25}
+        self.setpoints = {"Out1": 4.0, "Out2": 10.0}
+        for old, new in (names or {}).items():  # channels renamed on the panel
+            self.values[remote_name(new)] = self.values.pop(old)
+            if old in self.setpoints:
+                self.setpoints[remote_name(new)] = self.setpoints.pop(old)
+        self.open_sensors: set[str] = set()
+        self.custom: dict[str, float] = {}  # further queries it answers (a config's Custom ones, with --simulate)
+        self.error = "0,NO ERROR"
+        self.started = time.monotonic()
+
+    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        return split_at(buffer, COMMAND_END)
+
+    def error_reply(self, request: bytes) -> bytes | None:
+        return ERROR
+
+    def _value(self, name: str) -> float:
+        if name in self.open_sensors:
+            return math.nan
+        t = time.monotonic() - self.started
+        return self.values[name] * (1 + 0.005 * math.sin(2 * math.pi * t / 300))
+
+    def respond(self, request: bytes) -> bytes | None:
+        text = request.decode("ascii", "replace").strip()
+        name = text.removesuffix("?").removesuffix(".value")
+        if text == "*IDN?":
+            return b"Stanford_Research_Systems,CTC100,s/n100123,ver4.30" + REPLY_END
+        if text == "geterror?":
+            reply, self.error = self.error, "0,NO ERROR"
+            return reply.encode("ascii") + REPLY_END
+        if text == "getOutput.names?":
+            return ", ".join(self.values).encode("ascii") + REPLY_END
+        if text == "getOutput?":
+            return b", ".join(format_number(self._value(n)).strip() for n in self.values) + REPLY_END
+        if text in self.custom:
+            return format_number(self.custom[text])
+        if text.endswith("?") and name in self.values:
+            return format_number(self._value(name))
+        if text.endswith(".PID.Setpoint?") and text.removesuffix(".PID.Setpoint?") in self.setpoints:
+            return format_number(self.setpoints[text.removesuffix(".PID.Setpoint?")])
+        self.error = "5,Invalid command"
+        return ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.families.srs_ctc100.simulator",
+        description="Simulated SRS CTC100 on a pseudo-terminal; prints the path to use as Address.",
+    )
+    parser.add_argument("--baudrate", type=int, default=9600)
+    parser.add_argument("--link", help="also make this symlink to the pty")
+    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
+                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    args = parser.parse_args(argv)
+    sim = Ctc100Simulator(baudrate=args.baudrate, link=args.link, transport="socket" if args.socket else "pty").start()
+    return run_standalone(f"simulated SRS CTC100 ({', '.join(sim.values)}); Address: {sim.path}", sim.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
