@@ -73,11 +73,11 @@ def test_an_older_logger_yaml_file_loads_as_it_is(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin:" + str(Path(executable("telegraf-lab")[0]).parent), "DAQ_HOST": "192.0.2.10"}
     result = lab("check", str(file), env=env)
     assert result.returncode == 0, result.stderr
-    assert "OK, 1 device(s) (daq970a: 1); 1 skipped (Model not supported)" in result.stdout
-    assert "device 'Cryo temperatures' has Model 'SRS CTC100'" in result.stderr
+    assert "OK, 2 device(s) (daq970a: 1, srs_ctc100: 1)" in result.stdout
     run = lab("run", "--config", str(file), "--simulate", "--once", "-v", env=env)
-    (line,) = parse_lines(run.stdout)
-    assert line["tags"] == {"device": "Multimeter", "room": "B12", "sensor": "a"}
+    lines = {line["tags"]["device"]: line for line in parse_lines(run.stdout)}
+    assert lines["Multimeter"]["tags"] == {"device": "Multimeter", "room": "B12", "sensor": "a"}
+    assert lines["Cryo temperatures"]["tags"]["CTC100ChannelName"] == "In1"
     assert "Timeout 20 read as 20 s" in run.stderr
 
 
