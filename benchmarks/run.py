@@ -1368,7 +1368,27 @@ def row_srs_ctc100(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                       "4 channels, 9600 baud")  # fmt: skip
 
 
-FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [row_scpi, row_kjlc354, row_srs_sim922, row_srs_ctc100]
+def row_thorlabs_mdt693b(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    def entry(path: str) -> dict[str, Any]:
+        channels = {a: {"Type": "Vout", "Axis": a, "tags": {"axis": a}} for a in "xyz"}
+        return {"Device": "piezo", "Model": "Thorlabs MDT693B", "Address": path, "Timeout": 1, "measurement": "bench",
+                "Channels": channels}  # fmt: skip
+
+    def older(path: str) -> list[float]:  # read_until(CR), then the one-byte prompt: the reply's real end
+        requests = [f"{a}voltage?\n".encode() for a in "xyz"]
+        return _older_serial(path, 115200, 1.0, requests, 5, lambda port: (port.read_until(b"\r"), port.read(1)))
+
+    return serial_row(rig, gathers, "thorlabs_mdt693b", entry, older, "read_until(CR) + prompt per channel",
+                      "3 axes, 115200 baud")  # fmt: skip
+
+
+FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
+    row_scpi,
+    row_kjlc354,
+    row_srs_sim922,
+    row_srs_ctc100,
+    row_thorlabs_mdt693b,
+]
 
 
 def bench_families(rig: Rig, latency: float, gathers: int) -> Table:

@@ -1,0 +1,92 @@
+"""A simulated Thorlabs MDT693B on a pty, as its USB virtual serial port looks to the computer.
+
+Answers ``xvoltage?`` (``y``, ``z``), ``xmin?``, ``xmax?``, ``vlimit?`` with
+``[value]`` CR and the prompt ``>``; ``xvoltage=V`` sets an output (refused
+above the limit); anything else gets ``CMD_NOT_DEFINED``.  With ``echo`` the
+command comes back first, as with the controller's echo on.  Only at its line
+settings (115200 8N1), after the bytes' transmission time.
+
+Faults (``faults``): ``silent``, ``delay_s``, ``error_next``, ``garble_next``,
+``cut_short_next`` (the prompt never comes); ``vanish`` / ``reappear``.
+
+Run standalone:  python -m telegraf_inputs.families.thorlabs_mdt693b.simulator --link /tmp/piezo
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+
+from ...serial_sim import LineSimulator, split_at
+from ...simulators import run_standalone
+from .protocol import COMMAND_END, PROMPT, format_value
+
+NOT_DEFINED = b"CMD_NOT_DEFINED\r" + PROMPT
+
+
+class Mdt693bSimulator(LineSimulator):
+    name = "mdt693b-sim"
+
+    def __init__(
+        self,
+        *,
+        echo: bool = False,
+        baudrate: int = 115200,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 1,
+        link: str | os.PathLike[str] | None = None,
+        transport: str = "pty" if sys.platform != "win32" else "socket",
+    ) -> None:
+        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        self.echo = echo
+        self.volts = {"x": 24.8, "y": 37.5, "z": 0.0}
+        self.limits = {axis: (0.0, 150.0) for axis in self.volts}
+        self.vlimit = 150.0
+
+    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        return split_at(buffer, COMMAND_END)
+
+    def error_reply(self, request: bytes) -> bytes | None:
+        return NOT_DEFINED
+
+    def respond(self, request: bytes) -> bytes | None:
+        text = request.decode("ascii", "replace").strip()
+        reply = self._answer(text)
+        return (text.encode() + b"\r" if self.echo else b"") + reply
+
+    def _answer(self, text: str) -> bytes:
+        if match := re.fullmatch(r"([xyz])voltage\?", text):
+            return format_value(self.volts[match.group(1)]) + PROMPT
+        if match := re.fullmatch(r"([xyz])(min|max)\?", text):
+            low, high = self.limits[match.group(1)]
+            return format_value(low if match.group(2) == "min" else high) + PROMPT
+        if text == "vlimit?":
+            return format_value(self.vlimit) + PROMPT
+        if match := re.fullmatch(r"([xyz])voltage=([0-9.]+)", text):
+            value = float(match.group(2))
+            if value > self.vlimit:
+                return NOT_DEFINED
+            self.volts[match.group(1)] = value
+            return PROMPT
+        return NOT_DEFINED
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.families.thorlabs_mdt693b.simulator",
+        description="Simulated Thorlabs MDT693B on a pseudo-terminal; prints the path to use as Address.",
+    )
+    parser.add_argument("--echo", action="store_true", help="echo commands, as with the controller's echo on")
+    parser.add_argument("--link", help="also make this symlink to the pty")
+    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
+                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    args = parser.parse_args(argv)
+    sim = Mdt693bSimulator(echo=args.echo, link=args.link, transport="socket" if args.socket else "pty").start()
+    return run_standalone(f"simulated Thorlabs MDT693B; Address: {sim.path}", sim.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
