@@ -1382,12 +1382,29 @@ def row_thorlabs_mdt693b(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                       "3 axes, 115200 baud")  # fmt: skip
 
 
+def row_metone_dr528(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    labels = ("0.3(CF)", "0.5(CF)", "AT(C)", "RH(%)")
+
+    def entry(path: str) -> dict[str, Any]:
+        return {"Device": "counter", "Model": "Met One DR-528", "Address": path, "Timeout": 1, "measurement": "bench",
+                "Channels": {label: {"tags": {"ch": label}} for label in labels}}  # fmt: skip
+
+    def older(
+        path: str,
+    ) -> list[float]:  # one request, readlines() until the Timeout passes (1 s here, 10 s in its file)
+        return _older_serial(path, 115200, 1.0, [b"4\r"], 3, lambda port: port.readlines())
+
+    return serial_row(rig, gathers, "metone_dr528", entry, older, "readlines() to the Timeout (1 s)",
+                      "4 labels of one record, 115200 baud")  # fmt: skip
+
+
 FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_scpi,
     row_kjlc354,
     row_srs_sim922,
     row_srs_ctc100,
     row_thorlabs_mdt693b,
+    row_metone_dr528,
 ]
 
 

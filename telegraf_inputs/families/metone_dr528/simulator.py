@@ -1,0 +1,79 @@
+"""A simulated Met One DR-528 on a pty, as if on the end of its RS-232 cable.
+
+On ``4`` CR it sends its latest record: a CSV header line and a data line,
+CR LF each (a time stamp, eight particle sizes in counts, AT(C), RH(%)); it
+says nothing to anything else.  Only at its line settings (115200 8N1 by
+default), after the bytes' transmission time.  Counts change from record to
+record.
+
+Faults (``faults``): ``silent``, ``delay_s``, ``garble_next``,
+``cut_short_next`` (the data line never comes); ``values`` to set any label;
+``vanish`` / ``reappear``.
+
+Run standalone:  python -m telegraf_inputs.families.metone_dr528.simulator --link /tmp/dr528
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+
+from ...serial_sim import LineSimulator, split_at
+from ...simulators import run_standalone
+from .protocol import LABELS, REQUEST, format_record
+
+
+class Dr528Simulator(LineSimulator):
+    name = "dr528-sim"
+
+    def __init__(
+        self,
+        *,
+        baudrate: int = 115200,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 1,
+        link: str | os.PathLike[str] | None = None,
+        transport: str = "pty" if sys.platform != "win32" else "socket",
+    ) -> None:
+        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        base = [35200, 12100, 5300, 2100, 640, 210, 55, 9]
+        self.values: dict[str, float] = {label: float(n) for label, n in zip(LABELS, base, strict=False)}
+        self.values["AT(C)"], self.values["RH(%)"] = 21.4, 43.0
+        self.random = random.Random(528)
+
+    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        return split_at(buffer, b"\r")
+
+    def damage(self, reply: bytes) -> bytes:
+        if self.faults.take("garble_next"):  # noise on the line, in the data line's counts
+            at = reply.index(b"\r\n") + 2 + 25
+            reply = reply[:at] + bytes([reply[at] ^ 0x40]) + reply[at + 1 :]
+        return super().damage(reply)
+
+    def respond(self, request: bytes) -> bytes | None:
+        if request != REQUEST:
+            return None
+        record = {k: (round(v * self.random.uniform(0.9, 1.1)) if "(CF)" in k else v) for k, v in self.values.items()}
+        return format_record(time.strftime("%Y-%m-%d %H:%M:%S"), record)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.families.metone_dr528.simulator",
+        description="Simulated Met One DR-528 on a pseudo-terminal; prints the path to use as Address.",
+    )
+    parser.add_argument("--baudrate", type=int, default=115200)
+    parser.add_argument("--link", help="also make this symlink to the pty")
+    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
+                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    args = parser.parse_args(argv)
+    sim = Dr528Simulator(baudrate=args.baudrate, link=args.link, transport="socket" if args.socket else "pty").start()
+    return run_standalone(f"simulated Met One DR-528; Address: {sim.path}", sim.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
