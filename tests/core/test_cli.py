@@ -153,12 +153,16 @@ def test_run_reports_every_problem_too_and_starts_nothing(tmp_path: Path) -> Non
 
 
 def test_check_of_a_good_file_says_so_in_one_line(tmp_path: Path) -> None:
-    result = lab("check", str(ROOT / "tests" / "data" / "older-logger-devices.json"))
+    entries = json.loads((ROOT / "tests" / "data" / "older-logger-devices.json").read_text())
+    entries.append({"Device": "wavemeter", "Model": "HighFinesse", "Channels": {"f": {}}})  # Windows-only vendor DLL
+    file = tmp_path / "devices.json"
+    file.write_text(json.dumps(entries))
+    result = lab("check", str(file))
     assert result.returncode == 0, result.stderr
     summary = result.stdout.strip().splitlines()
     assert len(summary) == 1
     assert summary[0].endswith(
-        "OK, 4 device(s) (daq970a: 2, purpleair: 1, smc_hrs: 1); 1 skipped (Model not supported)"
+        "OK, 5 device(s) (daq970a: 2, metone_dr528: 1, purpleair: 1, smc_hrs: 1); 1 skipped (Model not supported)"
     )
 
 
