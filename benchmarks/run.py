@@ -1398,6 +1398,32 @@ def row_metone_dr528(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                       "4 labels of one record, 115200 baud")  # fmt: skip
 
 
+def row_kjlc_acg(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    def entry(path: str) -> dict[str, Any]:
+        return {"Device": "acg", "Model": "KJLC ACG", "Address": path, "Timeout": 1, "measurement": "bench",
+                "Channels": {"P": {"Type": "Pressure"}}}  # fmt: skip
+
+    def older(path: str) -> list[float]:  # read_all() of whatever the stream left in the buffer: no wait, no flush
+        import serial
+
+        port = serial.Serial(path, baudrate=9600, timeout=1.0)
+        try:
+            walls = []
+            for _ in range(20):
+                time.sleep(0.05)
+                start = time.perf_counter()
+                port.read_all()
+                walls.append(time.perf_counter() - start)
+            return walls
+        finally:
+            port.close()
+
+    row = serial_row(rig, gathers, "kjlc_acg", entry, older, "read_all() of the buffered stream",
+                     "1 gauge, the next frame, 9600 baud")  # fmt: skip
+    row.wire_s = [9 / 960 + 0.010]  # one frame's bytes, and on average half the 20 ms between frames
+    return row
+
+
 FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_scpi,
     row_kjlc354,
@@ -1405,6 +1431,7 @@ FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_srs_ctc100,
     row_thorlabs_mdt693b,
     row_metone_dr528,
+    row_kjlc_acg,
 ]
 
 

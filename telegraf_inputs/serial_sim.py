@@ -45,6 +45,7 @@ class Line(Protocol):
     def path(self) -> str: ...
     def poll(self, timeout: float) -> bytes | None: ...
     def write(self, data: bytes) -> None: ...
+    def writable(self) -> bool: ...
     def matches(self, line: LineSetting) -> bool: ...
     def close(self) -> None: ...
 
@@ -88,6 +89,10 @@ class SocketLine:
     def write(self, data: bytes) -> None:
         if self.client is not None:
             self.client.sendall(data)
+
+    def writable(self) -> bool:
+        """True if bytes written now would not wait (a program is connected and reading)."""
+        return self.client is not None and bool(select.select([], [self.client], [], 0)[1])
 
     def matches(self, line: LineSetting) -> bool:
         return True
@@ -143,6 +148,10 @@ if sys.platform != "win32":
 
         def write(self, data: bytes) -> None:
             os.write(self.master, data)
+
+        def writable(self) -> bool:
+            """True if the pty's buffer has room (nobody reading the port fills it)."""
+            return bool(select.select([], [self.master], [], 0)[1])
 
         def matches(self, line: LineSetting) -> bool:
             """True if the program opened the port with the simulator's baud rate, data bits and stop bits."""
@@ -321,6 +330,18 @@ class LineSimulator:
         if self.faults.take("cut_short_next"):
             reply = reply[: len(reply) // 2]
         return reply
+
+    def stream(self, data: bytes) -> None:
+        """Send ``data`` unasked (an instrument that streams), dropped when nobody reads the line."""
+        line = self._line
+        if line is None or self.faults.silent or not line.writable():
+            return
+        if not line.matches(self.line):  # the program's port runs at another speed: it reads framing noise
+            data = bytes((b * 37 + 11) & 0xFF for b in data)
+        try:
+            line.write(data)
+        except OSError:
+            pass
 
     def send(self, request: bytes, reply: bytes) -> None:
         """Write ``reply`` as the line would deliver it: after the request's and its own transmission time."""
