@@ -49,8 +49,9 @@ def test_the_output_passes_telegrafs_config_check_and_keeps_the_token_out(telegr
     text = result.stdout
     assert 'interval = "10s"' in text and "omit_hostname = true" in text and 'token = "${INFLUX_TOKEN}"' in text
     assert f'"--config", {json.dumps(str((tmp_path / OLDER_FILE.name).resolve()))}]' in text  # absolute
-    assert "##   Met One DR-528 handheld particle counter (Met One DR-528)" in text.split("Not supported yet")[1]
-    assert "metric_buffer_limit = 2772" in text  # 7 lines a gather, 360 gathers an hour, 10 % more
+    assert "##   Met One DR-528 handheld particle counter (Met One DR-528)" in text  # read: every model is supported
+    assert "Not supported yet" not in text
+    assert "metric_buffer_limit = 3169" in text  # 8 lines a gather, 360 gathers an hour, 10 % more (rounded up)
     conf = tmp_path / "telegraf.conf"
     conf.write_text(text)
     check = subprocess.run(
