@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import re
 
+from ... import modbus
+
 STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
 
 #: meaning of the simple protocol's exception codes (the manual's table 5.5-1)
@@ -21,34 +23,12 @@ NAK_CODES = {
     "2": "setting not allowed, or the item does not exist",
     "3": "abnormal code (non-numeric data where a number belongs)",
 }
+
+
 #: MODBUS exception codes
-MODBUS_EXCEPTIONS = {
-    1: "illegal function",
-    2: "illegal data address",
-    3: "illegal data value",
-    4: "slave device failure",
-    6: "slave device busy",
-}
-
-
 def bcc(frame: bytes) -> int:
     """The simple protocol's block check: XOR of every byte from STX to ETX."""
     return functools.reduce(lambda a, b: a ^ b, frame, 0)
-
-
-def crc16(data: bytes) -> int:
-    """MODBUS RTU CRC-16 (polynomial 0xA001 reflected, initial 0xFFFF)."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
-def with_crc(frame: bytes) -> bytes:
-    """Append the CRC, low byte first, as MODBUS RTU sends it."""
-    return frame + crc16(frame).to_bytes(2, "little")
 
 
 class ReplyError(Exception):
@@ -96,24 +76,15 @@ def parse_simple_reply(reply: bytes, station: int, command: str, with_bcc: bool)
 
 def modbus_read_request(station: int, start: int, count: int) -> bytes:
     """Function 03, read ``count`` holding registers from ``start``."""
-    return with_crc(bytes([station, 0x03]) + start.to_bytes(2, "big") + count.to_bytes(2, "big"))
+    return modbus.rtu_read_request(station, start, count, function=0x03)
 
 
 def parse_modbus_reply(reply: bytes, station: int, count: int) -> list[int]:
     """Check a complete function-03 reply (or exception) and return the registers."""
-    if len(reply) < 5:
-        raise ReplyError(f"malformed reply {reply.hex(' ')}")
-    if crc16(reply[:-2]) != int.from_bytes(reply[-2:], "little"):
-        raise ReplyError(f"CRC error in reply {reply.hex(' ')}")
-    if reply[0] != station:
-        raise ReplyError(f"reply from station {reply[0]}, expected {station}: {reply.hex(' ')}")
-    if reply[1] == 0x83:
-        meaning = MODBUS_EXCEPTIONS.get(reply[2], "unknown exception code")
-        raise ReplyError(f"MODBUS exception {reply[2]}: {meaning}")
-    if reply[1] != 0x03 or reply[2] != 2 * count or len(reply) != 5 + 2 * count:
-        raise ReplyError(f"malformed reply {reply.hex(' ')} to a read of {count} register(s)")
-    data = reply[3:-2]
-    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+    try:
+        return modbus.parse_rtu_reply(reply, station, count, function=0x03)
+    except modbus.ModbusError as exc:
+        raise ReplyError(str(exc)) from None
 
 
 def signed16(word: int) -> int:

@@ -37,9 +37,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...modbus import crc16, with_crc
 from ...serial_sim import Line, SocketLine, open_line
 from ...simulators import run_standalone
-from .protocol import ACK, ALARM_BITS, ETX, NAK, STX, bcc, crc16, with_crc
+from .protocol import ACK, ALARM_BITS, ETX, NAK, STX, bcc
 
 
 @dataclass

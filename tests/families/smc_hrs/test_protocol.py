@@ -24,8 +24,9 @@ from telegraf_inputs.base import DeviceError, Reading
 from telegraf_inputs.config import ConfigError
 from telegraf_inputs.families.smc_hrs import FAMILY
 from telegraf_inputs.families.smc_hrs.driver import HrsDevice, SmcHrsDriver
-from telegraf_inputs.families.smc_hrs.protocol import bcc, crc16, modbus_read_request, simple_request, with_crc
+from telegraf_inputs.families.smc_hrs.protocol import bcc, modbus_read_request, simple_request
 from telegraf_inputs.families.smc_hrs.simulator import HrsSimulator, simple_data
+from telegraf_inputs.modbus import crc16, with_crc
 from tests.helpers import load_devices, run_once, smc_device, write_config
 
 STX, ETX, ACK, NAK = b"\x02", b"\x03", b"\x06", b"\x15"
