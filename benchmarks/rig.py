@@ -109,6 +109,13 @@ class Rig:
         self.sims[name] = sim
         return {"path": sim.path, "char_time": sim.char_time}
 
+    def cpa(self, name: str, latency_s: float = 0.0) -> dict[str, Any]:
+        from telegraf_inputs.families.cryomech_cpa.simulator import CpaSimulator
+
+        sim = CpaSimulator(latency_s=latency_s).start()
+        self.sims[name] = sim
+        return {"address": sim.address, "port": sim.port}
+
     def traffic(self, name: str) -> dict[str, int]:
         """How many requests a serial simulator got, and the bytes of them and their replies."""
         log = self.sims[name].log

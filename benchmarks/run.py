@@ -1424,8 +1424,50 @@ def row_kjlc_acg(rig: Rig, latency: float, gathers: int) -> FamilyRow:
     return row
 
 
+def _modbus_read(sock: socket.socket, transaction: int, start: int, count: int) -> bytes:
+    """One FC04 read on a raw socket: the request, and the reply read to its announced length."""
+    pdu = bytes([4]) + start.to_bytes(2, "big") + count.to_bytes(2, "big")
+    sock.sendall(transaction.to_bytes(2, "big") + b"\x00\x00\x00\x06\x01" + pdu)
+    data = b""
+    while len(data) < 7 or len(data) < 6 + int.from_bytes(data[4:6], "big"):
+        data += sock.recv(1024)
+    return data
+
+
+def row_cryomech_cpa(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    sim = rig("cpa", name="family-cpa", latency_s=latency)
+    registers = {"CoolantIntTemperature": 40, "CoolantOutTemperature": 41, "OilTemperature": 42,
+                 "HeTemperature": 43, "LowPressure": 44, "HighPressure": 46}  # fmt: skip
+    channels = {t: {"Type": t, "tags": {"ch": t}} for t in registers}
+    entry = {"Device": "cpa", "Model": "Cryomech CPA1110", "Address": sim["address"], "measurement": "bench",
+             "Channels": channels}  # fmt: skip
+    exe = Execd("telegraf-cryomech-cpa", write_config([entry]))
+    walls, cpus, wires, older = [], [], [], []
+    try:
+        for _ in range(3):
+            exe.gather(lines_at_least(len(channels)))
+        with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+            for n in range(gathers):
+                g = exe.gather(lines_at_least(len(channels)))
+                walls.append(g.wall_s)
+                cpus.append(g.cpu_s)
+                start = time.perf_counter()
+                _modbus_read(raw, n, 1, 55)  # the same registers, by the thinnest client
+                wires.append(time.perf_counter() - start)
+                if n % 4 == 0:  # the older logger's way: one request per channel
+                    start = time.perf_counter()
+                    for register in registers.values():
+                        _modbus_read(raw, n, register, 1)
+                    older.append(time.perf_counter() - start)
+    finally:
+        exe.close()
+    return FamilyRow("cryomech_cpa", f"6 channels, L = {latency * 1e3:g} ms per request", wires, walls, cpus, older,
+                     "one FC04 request per channel")  # fmt: skip
+
+
 FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_scpi,
+    row_cryomech_cpa,
     row_kjlc354,
     row_srs_sim922,
     row_srs_ctc100,

@@ -1,0 +1,171 @@
+"""Cryomech CPA compressors through telegraf-cryomech-cpa, against the Modbus TCP simulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from telegraf_inputs.families.cryomech_cpa.protocol import FLAG_BITS, float32, float_words
+from telegraf_inputs.families.cryomech_cpa.simulator import CpaSimulator
+from tests.families.serial_helpers import errors, read_once
+from tests.helpers import ExecdProcess, load_devices, parse_lines, write_config
+
+EXE = "telegraf-cryomech-cpa"
+
+
+@pytest.fixture
+def sim() -> Iterator[CpaSimulator]:
+    s = CpaSimulator().start()
+    yield s
+    s.stop()
+
+
+def compressor(address: str, channels: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """An entry with the older logger's keys (its code's, as its example file had none)."""
+    return {
+        "Device": "Compressor",
+        "Model": "Cryomech CPA1110",
+        "Address": address,
+        "Timeout": 0.5,
+        "ModbusDeviceID": 1,
+        "KeepTryingToConnect": True,
+        "tags": {},
+        "measurement": "compressor",
+        "Channels": channels
+        or {
+            "in": {"Type": "CoolantIntTemperature", "field-key": "coolant_in"},
+            "he": {"Type": "HeTemperature", "field-key": "helium"},
+            "lp": {"Type": "LowPressure", "field-key": "low_pressure"},
+            "hp": {"Type": "HighPressure", "field-key": "high_pressure"},
+        },
+        **extra,
+    }
+
+
+def fields(lines: list[dict]) -> dict[str, Any]:
+    return {k: v for line in lines for k, v in line["fields"].items()}
+
+
+@pytest.mark.parametrize("panel", ["3", "2"])
+def test_one_read_per_gather_with_the_panels_units(tmp_path: Path, sim: CpaSimulator, panel: str) -> None:
+    sim.panel = panel
+    sim.pressure_scale, sim.temperature_scale = 1, 2  # bar, K
+    entry = compressor(sim.address, DeviceSpecificParams={"PanelVersion": panel})
+    code, lines, stderr = read_once(tmp_path, EXE, [entry])
+    assert code == 0, stderr
+    count = 55 if panel == "3" else 53
+    assert sim.requests == [bytes([0, 1, 0, 0, 0, 6, 1, 4, 0, 1, 0, count])]  # one FC04 read, registers 1-count
+    got = fields(lines)
+    assert got["coolant_in"] == pytest.approx(75.0, rel=0.003) and got["coolant_in_unit"] == "K"
+    assert got["high_pressure"] == pytest.approx(288.6, rel=0.003) and got["high_pressure_unit"] == "bar"
+    assert set(got) == {"coolant_in", "coolant_in_unit", "helium", "helium_unit", "low_pressure", "low_pressure_unit",
+                        "high_pressure", "high_pressure_unit"}  # fmt: skip
+
+
+@pytest.mark.parametrize("panel", ["3", "2"])
+def test_state_warnings_alarms_and_hours(tmp_path: Path, sim: CpaSimulator, panel: str) -> None:
+    sim.panel, sim.state, sim.warnings, sim.alarms = panel, 6, 1 << 6, (1 << 19) | (1 << 30)
+    channels = {
+        "s": {"Type": "OperatingState", "field-key": "state"},
+        "w": {"Type": "Warnings", "field-key": "warnings"},
+        "a": {"Type": "Alarms", "field-key": "alarms"},
+        "h": {"Type": "HoursOfOperation", "field-key": "hours"},
+        "m": {"Type": "MotorCurrent", "field-key": "motor"},
+    }
+    code, lines, stderr = read_once(
+        tmp_path, EXE, [compressor(sim.address, channels, DeviceSpecificParams={"PanelVersion": int(panel)})]
+    )
+    assert code == 0, stderr
+    got = fields(lines)
+    assert got["state"] == 6 and got["state_name"] == "error lockout" and got["state_running"] is True
+    assert got["warnings"] == 1 and got["warnings_helium_high"] is True and got["warnings_oil_high"] is False
+    assert got["alarms"] == 2 and got["alarms_motor_stall"] is True and got["alarms_inverter_comm_loss"] is True
+    assert got["alarms_active"] == "motor_stall,inverter_comm_loss" and got["alarms_word"] == sim.alarms
+    assert got["hours"] == pytest.approx(12345.6) and got["hours_unit"] == "h"
+    assert got["motor_unit"] == "A"
+    assert len([k for k in got if k.startswith("alarms_")]) == len(FLAG_BITS) + 2
+
+
+def test_an_unknown_scale_is_an_error_not_a_value_in_an_unknown_unit(tmp_path: Path, sim: CpaSimulator) -> None:
+    sim.temperature_scale = 7
+    code, lines, stderr = read_once(tmp_path, EXE, [compressor(sim.address)])
+    assert set(fields(lines)) == {"low_pressure", "low_pressure_unit", "high_pressure", "high_pressure_unit"}
+    assert "the panel's temperature scale (register 30) is 7, not a unit" in errors(stderr)[0]
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"exception_next": 2}, "MODBUS exception 2: illegal data address"),
+        ({"exception_next": 4}, "MODBUS exception 4: server device failure"),
+        ({"garble_next": True}, "reply to transaction 8, expected 1"),
+        ({"wrong_unit_next": True}, "reply from unit 2, expected 1"),
+        ({"cut_short_next": True}, "no complete reply within the timeout of 0.5 s"),
+        ({"silent": True}, "no complete reply within the timeout of 0.5 s (0 of 7 bytes came)"),
+    ],
+)
+def test_modbus_faults_are_errors(tmp_path: Path, sim: CpaSimulator, fault: dict[str, Any], message: str) -> None:
+    for key, value in fault.items():
+        setattr(sim.faults, key, value)
+    code, lines, stderr = read_once(tmp_path, EXE, [compressor(sim.address)])
+    assert code == 1 and lines == []
+    assert message in errors(stderr)[0], stderr
+
+
+def test_a_panel_version_that_does_not_match_gets_an_exception(tmp_path: Path, sim: CpaSimulator) -> None:
+    sim.panel = "2"  # 53 registers: a 3.x read of 55 is outside them
+    code, lines, stderr = read_once(tmp_path, EXE, [compressor(sim.address)])
+    assert code == 1 and "MODBUS exception 2: illegal data address" in errors(stderr)[0]
+
+
+def test_refused_then_recovery_in_execd(tmp_path: Path) -> None:
+    sim = CpaSimulator().start()
+    port = sim.port
+    sim.stop()  # nothing listens: connection refused
+    exe = ExecdProcess(["--config", str(write_config(tmp_path, [compressor(f"127.0.0.1:{port}")]))], name=EXE)
+    try:
+        exe.trigger()
+        exe.wait_stderr(f"cannot connect to 127.0.0.1:{port}: Connection refused")
+        sim = CpaSimulator(port=port).start()
+        exe.trigger()
+        assert len(parse_lines("\n".join(exe.read_lines(4)))) == 4
+        exe.wait_stderr("recovered after 1 failed gather(s)")
+        assert exe.close_stdin() < 2
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "message"),
+    [
+        ({"Address": "not a host:name:1"}, "[0].Address", "is not a host name or IP address"),
+        ({"Address": "10.0.0.5:70000"}, "[0].Address", "port 70000 is outside 1..65535"),
+        ({"ModbusDeviceID": 300}, "[0].ModbusDeviceID", "outside the allowed range 0..255"),
+        ({"DeviceSpecificParams": {"PanelVersion": 4}}, "[0].DeviceSpecificParams.PanelVersion", "is 2 or 3"),
+        ({"Channels": {"x": {"Type": "CoolantInTemperature"}}}, "[0].Channels.x.Type", "is not allowed"),
+    ],
+)
+def test_config_errors(tmp_path: Path, change: dict[str, Any], where: str, message: str) -> None:
+    entry = {**compressor("10.0.0.5"), **change}
+    config = write_config(tmp_path, [entry])
+    code, _, stderr = read_once(tmp_path, EXE, [entry])
+    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr
+
+
+def test_the_address_takes_a_port_and_two_entries_for_one_unit_are_refused(tmp_path: Path) -> None:
+    (device,) = load_devices("cryomech_cpa", write_config(tmp_path, [compressor("[::1]:5020")]))
+    assert (device.host, device.port, device.unit) == ("::1", 5020, 1)
+    entries = [compressor("10.0.0.5"), {**compressor("10.0.0.5:502"), "Device": "again"}]
+    code, _, stderr = read_once(tmp_path, EXE, entries)
+    assert code == 2 and "[1].ModbusDeviceID: unit 1 at 10.0.0.5:502 is already device 'Compressor''s" in stderr
+
+
+@given(st.floats(width=32, allow_nan=False))
+def test_2x_floats_low_word_first_round_trip(value: float) -> None:
+    low, high = float_words(value)
+    assert float32(low, high) == value
