@@ -83,7 +83,11 @@ def test_the_family_alias_is_run_with_that_family(tmp_path: Path) -> None:
 def test_an_unknown_family_is_refused() -> None:
     result = lab("run", "--config", str(EXAMPLE), "--once", "--family", "nope")
     assert result.returncode == 2
-    assert "--family 'nope' is not an installed family; known: daq970a" in result.stderr
+    from telegraf_inputs import registry
+
+    known = ", ".join(f.name for f in registry.families())
+    assert f"--family 'nope' is not an installed family; known: {known}\n" in result.stderr
+    assert "daq970a" in known and "purpleair" in known
 
 
 def test_unsupported_and_misspelt_models_get_one_warning_each_and_the_rest_run(tmp_path: Path) -> None:
