@@ -116,6 +116,13 @@ class Rig:
         self.sims[name] = sim
         return {"address": sim.address, "port": sim.port}
 
+    def lockbox(self, name: str) -> dict[str, Any]:
+        from telegraf_inputs.families.rp_lockbox.simulator import LockboxSimulator
+
+        sim = LockboxSimulator().start()
+        self.sims[name] = sim
+        return {"port": sim.port}
+
     def traffic(self, name: str) -> dict[str, int]:
         """How many requests a serial simulator got, and the bytes of them and their replies."""
         log = self.sims[name].log

@@ -1465,8 +1465,40 @@ def row_cryomech_cpa(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                      "one FC04 request per channel")  # fmt: skip
 
 
+def row_rp_lockbox(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    """The older logger's client waited for a chunk ending in CR LF, as this does: the same traffic, compared."""
+    sim = rig("lockbox", name="family-lockbox")
+    queries = ["ANALOG:IN1:VOLT?", "PID:IN1:OUT1:KP?", "PID:IN1:OUT1:KI?", "PID:IN1:OUT1:KD?"]
+    channels = {"ain": {"Type": "FastAnalogIn", "DeviceChannel": 1, "tags": {"ch": "ain"}},
+                **{t: {"Type": t, "PID": "11", "tags": {"ch": t}} for t in ("PGain", "IGain", "DGain")}}  # fmt: skip
+    entry = {"Device": "lockbox", "Model": "rp-lockbox", "Address": "127.0.0.1",
+             "SCPIConnectionParams": {"Port": sim["port"]}, "measurement": "bench", "Channels": channels}  # fmt: skip
+    exe = Execd("telegraf-rp-lockbox", write_config([entry]))
+    walls, cpus, wires = [], [], []
+    try:
+        for _ in range(3):
+            exe.gather(lines_at_least(len(channels)))
+        with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            reader = raw.makefile("rb")
+            for _ in range(gathers):
+                g = exe.gather(lines_at_least(len(channels)))
+                walls.append(g.wall_s)
+                cpus.append(g.cpu_s)
+                start = time.perf_counter()
+                for query in queries:
+                    raw.sendall(query.encode() + b"\r\n")
+                    reader.readline()
+                wires.append(time.perf_counter() - start)
+    finally:
+        exe.close()
+    return FamilyRow("rp_lockbox", "4 queries on 127.0.0.1", wires, walls, cpus, wires,
+                     "one query per round trip, read to CR LF (as here)")  # fmt: skip
+
+
 FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_scpi,
+    row_rp_lockbox,
     row_cryomech_cpa,
     row_kjlc354,
     row_srs_sim922,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +20,15 @@ def run_standalone(banner: str, stop: Callable[[], None]) -> int:
         pass
     stop()
     return 0
+
+
+def close_server(server: socket.socket) -> None:
+    """Stop listening now: a thread blocked in accept() keeps a closed socket listening until it wakes."""
+    try:
+        server.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    server.close()
 
 
 def drip(write: Callable[[bytes], object], data: bytes, interval: float) -> None:

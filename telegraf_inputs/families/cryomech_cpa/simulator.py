@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 from ...modbus import TCP_HEADER, tcp_frame
-from ...simulators import run_standalone
+from ...simulators import close_server, run_standalone
 from .protocol import COUNT, FIRST, HOURS3, QUANTITIES, WARNINGS2, WARNINGS3, float_words
 
 
@@ -71,7 +71,7 @@ class CpaSimulator:
 
     def stop(self) -> None:
         self._stop.set()
-        self.server.close()
+        close_server(self.server)
 
     def registers(self) -> list[int]:
         """Registers 1 to 55 (or 53) as the panel holds them now."""

@@ -34,7 +34,7 @@ from typing import Any
 
 from ...lineprotocol import FieldValue
 from ...scpi import split_units
-from ...simulators import run_standalone
+from ...simulators import close_server, run_standalone
 from .protocol import ParseError, Parsing, extract
 
 Answer = str | Callable[[], str]
@@ -236,7 +236,7 @@ class ScpiSimulator:
 
     def stop(self) -> None:
         self._stop.set()
-        self.server.close()
+        close_server(self.server)
 
     def _accept(self) -> None:
         while not self._stop.is_set():

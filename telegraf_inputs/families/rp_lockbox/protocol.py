@@ -1,0 +1,44 @@
+"""What both ends of the rp-lockbox SCPI link share.
+
+Text over TCP port 5000, CR LF after every message and reply.  The server
+answers a query with one line and says nothing to a command it rejects.
+
+The PID trap: the older logger's ``PID`` key gives the input first, then the
+output (``"12"``: input 1, output 2), and is sent as ``PID:IN1:OUT2:...``;
+the lock box's own README and web interface name that same controller
+``PID21``, output first.  ``pid_query`` and ``readme_name`` are the one place
+that maps between them.
+"""
+
+from __future__ import annotations
+
+END = "\r\n"
+DEFAULT_PORT = 5000
+#: channel Type -> (query template, field type); {n} the fast analog channel, {i}/{o} the PID's input/output
+QUERIES = {
+    "FastAnalogIn": ("ANALOG:IN{n}:VOLT?", "float"),
+    "FastAnalogOut": ("ANALOG:OUT{n}:VOLT?", "float"),
+    "GlobalGain": ("PID:IN{i}:OUT{o}:KG?", "float"),
+    "PGain": ("PID:IN{i}:OUT{o}:KP?", "float"),
+    "IGain": ("PID:IN{i}:OUT{o}:KI?", "float"),
+    "IIGain": ("PID:IN{i}:OUT{o}:KII?", "float"),
+    "DGain": ("PID:IN{i}:OUT{o}:KD?", "float"),
+    "Setpoint": ("PID:IN{i}:OUT{o}:SETP?", "float"),
+    "Hold": ("PID:IN{i}:OUT{o}:HOLD?", "boolean"),
+    "Relock": ("PID:IN{i}:OUT{o}:REL?", "boolean"),
+    "Inverted": ("PID:IN{i}:OUT{o}:INV?", "boolean"),
+}
+
+
+def pid_query(template: str, pid_input: int, pid_output: int) -> str:
+    return template.format(i=pid_input, o=pid_output, n="")
+
+
+def readme_name(pid_input: int, pid_output: int) -> str:
+    """The lock box README's and web interface's name of the PID from ``pid_input`` to ``pid_output``."""
+    return f"PID{pid_output}{pid_input}"
+
+
+def parse_boolean(text: str) -> bool | None:
+    upper = text.strip().upper()
+    return {"ON": True, "1": True, "OFF": False, "0": False}.get(upper)

@@ -1,0 +1,147 @@
+"""A simulated rp-lockbox SCPI server on 127.0.0.1 (port 5000 on the Red Pitaya; any port here).
+
+It keeps the state of the fast analog inputs and outputs and of the four PIDs,
+which it names as the lock box does, output first: ``pids["PID21"]`` is the
+controller from input 1 to output 2, read with ``PID:IN1:OUT2:KP?``.  Queries
+are case-insensitive, long or short forms (``SETPoint``, ``SETP``), answered
+with one line and CR LF; anything else gets no reply, as from the real server.
+
+Faults (``faults``): ``silent``, ``garble_next`` (the reply's digits as ``#``),
+``cut_short_next`` (half a reply, no CR LF); ``stop()`` refuses connections.
+
+Run standalone:  python -m telegraf_inputs.families.rp_lockbox.simulator --port 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ...simulators import close_server, run_standalone
+from .protocol import END, readme_name
+
+QUERY = re.compile(
+    r"PID:IN([12]):OUT([12]):(KG|KP|KII|KI|KD|SETP(?:OINT)?|HOLD|REL(?:OCK)?|INV(?:ERTED)?)\?"
+    r"|ANALOG:(IN|OUT)([12]):VOLT\?",
+    re.I,
+)
+
+
+@dataclass
+class Pid:
+    kg: float = 4096
+    kp: float = 0
+    ki: float = 0
+    kii: float = 0
+    kd: float = 0
+    setpoint: float = 0.0
+    hold: bool = False
+    relock: bool = False
+    inverted: bool = False
+
+
+@dataclass
+class Faults:
+    silent: bool = False
+    garble_next: bool = False
+    cut_short_next: bool = False
+
+
+@dataclass
+class Lockbox:
+    pids: dict[str, Pid] = field(default_factory=lambda: {readme_name(i, o): Pid() for i in (1, 2) for o in (1, 2)})
+    outputs: dict[int, float] = field(default_factory=lambda: {1: 0.125, 2: -0.25})
+    started: float = field(default_factory=time.monotonic)
+
+    def input(self, n: int) -> float:
+        t = time.monotonic() - self.started
+        return round(0.01 * n * math.sin(2 * math.pi * t / 10), 6)
+
+
+class LockboxSimulator:
+    def __init__(self, port: int = 0) -> None:
+        self.box = Lockbox()
+        self.pids = self.box.pids
+        self.faults = Faults()
+        self.received: list[bytes] = []
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.port = self.server.getsockname()[1]
+        self._stop = threading.Event()
+
+    def start(self) -> LockboxSimulator:
+        threading.Thread(target=self._accept, name="lockbox-sim", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        close_server(self.server)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buffer = b""
+        with conn:
+            while not self._stop.is_set():
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buffer += data
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    self.received.append(line + b"\n")
+                    reply = self.answer(line.decode("ascii", "replace").strip())
+                    if reply is None or self.faults.silent:
+                        continue
+                    if self.faults.garble_next:
+                        self.faults.garble_next = False
+                        reply = "".join("#" if c.isdigit() else c for c in reply)
+                    if self.faults.cut_short_next:
+                        self.faults.cut_short_next = False
+                        conn.sendall(reply.encode()[: max(1, len(reply) // 2)])
+                        continue
+                    conn.sendall((reply + END).encode("ascii"))
+
+    def answer(self, text: str) -> str | None:
+        match = QUERY.fullmatch(text)
+        if match is None:
+            return None  # the real server answers nothing to what it rejects
+        if match.group(4):
+            n = int(match.group(5))
+            value = self.box.input(n) if match.group(4).upper() == "IN" else self.box.outputs[n]
+            return f"{value:.6f}"
+        pid = self.pids[readme_name(int(match.group(1)), int(match.group(2)))]
+        what = match.group(3).upper()
+        if what in ("HOLD", "REL", "RELOCK", "INV", "INVERTED"):
+            flag = {"HOLD": pid.hold, "REL": pid.relock, "RELOCK": pid.relock}.get(what, pid.inverted)
+            return "ON" if flag else "OFF"
+        number = {"KG": pid.kg, "KP": pid.kp, "KI": pid.ki, "KII": pid.kii, "KD": pid.kd}.get(what, pid.setpoint)
+        return f"{number:g}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.families.rp_lockbox.simulator",
+        description="Simulated rp-lockbox SCPI server on 127.0.0.1; prints its port (SCPIConnectionParams.Port).",
+    )
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    sim = LockboxSimulator(args.port).start()
+    return run_standalone(f"simulated rp-lockbox; Address: 127.0.0.1, SCPIConnectionParams.Port: {sim.port}", sim.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
