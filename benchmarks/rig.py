@@ -123,6 +123,13 @@ class Rig:
         self.sims[name] = sim
         return {"port": sim.port}
 
+    def pydase(self, name: str) -> dict[str, Any]:
+        from telegraf_inputs.families.pydase.simulator import PydaseSimulator
+
+        sim = PydaseSimulator().start()
+        self.sims[name] = sim
+        return {"port": sim.port}
+
     def traffic(self, name: str) -> dict[str, int]:
         """How many requests a serial simulator got, and the bytes of them and their replies."""
         log = self.sims[name].log

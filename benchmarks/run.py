@@ -1496,8 +1496,45 @@ def row_rp_lockbox(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                      "one query per round trip, read to CR LF (as here)")  # fmt: skip
 
 
+def row_pydase(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    """Wire: the same GETs by a raw keep-alive http.client; the older logger's Socket.IO client is not rebuilt."""
+    import http.client
+    from urllib.parse import quote
+
+    sim = rig("pydase", name="family-pydase")
+    paths = [("temperature", None, None), ("power", "channels", 0), ("power", "channels", 1)]
+    channels = {f"c{i}": {"Type": "pydaseAttribute", "tags": {"ch": str(i)}, "pydaseServerStructure": {
+        k: v for k, v in (("Attribute", a), ("Subclass", s), ("SubclassIndex", x)) if v is not None}}
+        for i, (a, s, x) in enumerate(paths)}  # fmt: skip
+    entry = {"Device": "svc", "Model": "pydase", "Address": "127.0.0.1", "Port": sim["port"], "measurement": "bench",
+             "Channels": channels}  # fmt: skip
+    targets = ["/api/v1/get_value?access_path=" + quote(p, safe="")
+               for p in ("temperature", "channels[0].power", "channels[1].power")]  # fmt: skip
+    exe = Execd("telegraf-pydase", write_config([entry]))
+    walls, cpus, wires = [], [], []
+    raw = http.client.HTTPConnection("127.0.0.1", sim["port"], timeout=5)
+    try:
+        for _ in range(3):
+            exe.gather(lines_at_least(len(channels)))
+        for _ in range(gathers):
+            g = exe.gather(lines_at_least(len(channels)))
+            walls.append(g.wall_s)
+            cpus.append(g.cpu_s)
+            start = time.perf_counter()
+            for target in targets:
+                raw.request("GET", target)
+                raw.getresponse().read()
+            wires.append(time.perf_counter() - start)
+    finally:
+        raw.close()
+        exe.close()
+    return FamilyRow("pydase", "3 attributes, HTTP on 127.0.0.1", wires, walls, cpus, wires,
+                     "not rebuilt (Socket.IO client); the raw GETs again")  # fmt: skip
+
+
 FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_scpi,
+    row_pydase,
     row_rp_lockbox,
     row_cryomech_cpa,
     row_kjlc354,

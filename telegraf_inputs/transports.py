@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -246,20 +247,28 @@ class HttpClient:
         self.requests = requests
         self.session = requests.Session()
 
-    def get_json(self, url: str, headers: dict[str, str], timeout_s: float, what: str) -> Any:
-        """The decoded JSON body of a GET; HttpError (message safe to log) on any failure."""
+    def get_json(
+        self, url: str, headers: dict[str, str], timeout_s: float, what: str, detail: Callable[[Any], str] | None = None
+    ) -> Any:
+        """The decoded JSON body of a GET; HttpError (message safe to log) on any failure.
+
+        ``detail`` words an error reply's JSON body (by default {"error": ..., "description": ...}).
+        """
         deadline = time.monotonic() + timeout_s
         body, status, reply_headers = self._get(url, headers, deadline, timeout_s, what)
         if status >= 400:
-            detail = ""
+            detail_text = ""
             try:
                 error = json.loads(body)
-                detail = f": {error.get('error', '?')}: {error.get('description', '')}".rstrip(": ")
-            except (ValueError, AttributeError, RecursionError):
+                if detail is not None:
+                    detail_text = ": " + detail(error)
+                else:
+                    detail_text = f": {error.get('error', '?')}: {error.get('description', '')}".rstrip(": ")
+            except (ValueError, AttributeError, RecursionError, TypeError, KeyError):
                 pass
             reason = reply_headers.get("reason", "")
             raise HttpError(
-                f"{what}: HTTP {status} {reason}{detail[:500]}".rstrip(),
+                f"{what}: HTTP {status} {reason}{detail_text[:500]}".rstrip(),
                 status,
                 retry_after_seconds(reply_headers.get("retry-after")),
             )

@@ -1,0 +1,159 @@
+"""pydase services through telegraf-pydase, against the simulated REST API on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from telegraf_inputs.families.pydase.protocol import access_path
+from telegraf_inputs.families.pydase.simulator import Keyed, PydaseSimulator, Quantity
+from tests.families.serial_helpers import errors, read_once
+from tests.helpers import ExecdProcess, parse_lines, write_config
+
+EXE = "telegraf-pydase"
+
+
+@pytest.fixture
+def sim() -> Iterator[PydaseSimulator]:
+    s = PydaseSimulator().start()
+    s.started -= 15  # a quarter period into the drift: values differ from the set ones by at most 0.1 %
+    yield s
+    s.stop()
+
+
+def channel(attribute: str, subclass: str | None = None, index: Any = None, **extra: Any) -> dict[str, Any]:
+    where: dict[str, Any] = {"Attribute": attribute}
+    if subclass is not None:
+        where["Subclass"] = subclass
+    if index is not None:
+        where["SubclassIndex"] = index
+    return {"Type": "pydaseAttribute", "pydaseServerStructure": where, **extra}
+
+
+def service(port: int, channels: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An entry as the older logger's files (since 2024-10) have it."""
+    return {"Device": "oven", "Model": "pydase", "Address": "127.0.0.1", "Port": port, "Timeout": 1, "tags": {},
+            "measurement": "oven", "Channels": channels, **extra}  # fmt: skip
+
+
+def fields(lines: list[dict]) -> dict[str, Any]:
+    return {k: v for line in lines for k, v in line["fields"].items()}
+
+
+def test_access_paths_and_values(tmp_path: Path, sim: PydaseSimulator) -> None:
+    channels = {
+        "t": channel("temperature", **{"field-key": "t"}),
+        "on": channel("enabled", **{"field-key": "on"}),
+        "v": channel("voltage", **{"field-key": "v", "tags": {"unit": "mV"}}),
+        "p1": channel("power", "channels", 1, **{"field-key": "p1"}),
+        "i0": channel("current", "channels", 0, **{"field-key": "i0"}),
+        "b": channel("value", "sensors", "b", **{"field-key": "b"}),
+    }
+    code, lines, stderr = read_once(tmp_path, EXE, [service(sim.port, channels)])
+    assert code == 0, stderr
+    got = fields(lines)
+    assert got["t"] == pytest.approx(21.5, rel=1e-3) and got["p1"] == pytest.approx(2.5, rel=1e-3)
+    assert got["b"] == pytest.approx(4.0, rel=1e-3)
+    assert got["on"] == 1.0 and got["v"] == 5.0 and got["i0"] == 0.5  # a boolean as 1.0, magnitudes
+    paths = [parse_qs(urlsplit(r).query)["access_path"][0] for r in sim.requests]
+    assert paths == ["temperature", "enabled", "voltage", "channels[1].power", "channels[0].current",
+                     'sensors["b"].value']  # fmt: skip
+    assert all(urlsplit(r).path == "/api/v1/get_value" for r in sim.requests)
+
+
+@pytest.mark.parametrize(
+    ("ch", "message"),
+    [
+        (channel("voltage", tags={"unit": "V"}), "'voltage' is in 'mV', the channel's unit tag says 'V'"),
+        (channel("name"), "'name' is a str, not a number"),
+        (channel("nothing"), "HTTP 400 Bad Request: AttributeError: 'dict' object has no attribute 'nothing'"),
+        (channel("power", "channels", 5), "IndexError: list index out of range"),
+        (channel("value", "sensors", "z"), "KeyError: 'z'"),
+        (channel("channels"), "'channels' is a list, not a number"),
+    ],
+)
+def test_what_is_not_a_number_in_the_expected_unit_is_an_error(
+    tmp_path: Path, sim: PydaseSimulator, ch: dict[str, Any], message: str
+) -> None:
+    channels = {"bad": {**ch, "field-key": "bad"}, "t": channel("temperature", **{"field-key": "t"})}
+    code, lines, stderr = read_once(tmp_path, EXE, [service(sim.port, channels)])
+    assert code == 0 and set(fields(lines)) == {"t"}
+    (error,) = errors(stderr)
+    assert "channel 'bad'" in error and message in error, error
+
+
+@pytest.mark.parametrize(("fault", "message"), [("error_next", "HTTP 500"), ("garble_next", "invalid JSON")])
+def test_server_faults(tmp_path: Path, sim: PydaseSimulator, fault: str, message: str) -> None:
+    setattr(sim.faults, fault, True)
+    code, lines, stderr = read_once(tmp_path, EXE, [service(sim.port, {"t": channel("temperature")})])
+    assert lines == [] and message in errors(stderr)[0]
+
+
+def test_timeout_refusal_and_recovery(tmp_path: Path) -> None:
+    sim = PydaseSimulator().start()
+    port = sim.port
+    sim.faults.delay_s = 1.5
+    code, lines, stderr = read_once(tmp_path, EXE, [service(port, {"t": channel("temperature")})])
+    assert code == 1 and "E! device 'oven': 'temperature': timed out" in errors(stderr)[0]
+    sim.stop()
+    exe = ExecdProcess(["--config", str(write_config(tmp_path, [service(port, {"t": channel("temperature")})]))],
+                       name=EXE)  # fmt: skip
+    try:
+        exe.trigger()
+        exe.wait_stderr("Connection refused")
+        sim = PydaseSimulator(port).start()
+        exe.trigger()
+        assert parse_lines(exe.read_lines(1)[0])[0]["fields"]["value"] == pytest.approx(21.5, rel=1e-2)
+        exe.wait_stderr("recovered after 1 failed gather(s)")
+        assert exe.close_stdin() < 2
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize(
+    ("ch", "where", "message"),
+    [
+        ({"Type": "pydaseAttribute"}, "[0].Channels.x", "required key 'pydaseServerStructure' is missing"),
+        (channel("a b"), "[0].Channels.x.pydaseServerStructure.Attribute", "is not an attribute name"),
+        ({"Type": "pydaseAttribute", "pydaseServerStructure": {"Attribute": "x", "SubclassIndex": 1}},
+         "[0].Channels.x.pydaseServerStructure.SubclassIndex", "SubclassIndex needs the Subclass"),
+        (channel("x", "s", 1.5), "[0].Channels.x.pydaseServerStructure.SubclassIndex", "a list index"),
+        ({"Type": "Attribute", "pydaseServerStructure": {"Attribute": "x"}}, "[0].Channels.x.Type",
+         "is not allowed"),
+    ],
+)  # fmt: skip
+def test_config_errors(tmp_path: Path, ch: dict[str, Any], where: str, message: str) -> None:
+    entry = service(8001, {"x": ch})
+    config = write_config(tmp_path, [entry])
+    code, _, stderr = read_once(tmp_path, EXE, [entry])
+    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr
+
+
+NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@given(NAMES, NAMES, st.one_of(st.integers(0, 5), st.text(min_size=1, max_size=8)), st.floats(-1e6, 1e6))
+def test_every_access_path_the_driver_writes_is_the_one_pydase_resolves(
+    sub: str, attribute: str, index: int | str, value: float
+) -> None:
+    sim = PydaseSimulator.__new__(PydaseSimulator)  # the resolver only, no server
+    sim.started = 0.0
+    holder = {attribute: value}
+    container: Any = [holder] * 6 if isinstance(index, int) else Keyed({index: holder})
+    sim.service = {sub: container}
+    got = sim.resolve(access_path(attribute, sub, index))
+    assert got == pytest.approx(value, rel=2e-3, abs=1e-9) if value else got == 0
+
+
+def test_quantity_serialization() -> None:
+    from telegraf_inputs.families.pydase.simulator import serialize
+
+    expected = {"full_access_path": "t", "readonly": False, "doc": None, "type": "Quantity",
+                "value": {"magnitude": 2.0, "unit": "K"}}  # fmt: skip
+    assert serialize(Quantity(2.0, "K"), "t") == expected
