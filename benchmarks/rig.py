@@ -130,6 +130,13 @@ class Rig:
         self.sims[name] = sim
         return {"port": sim.port}
 
+    def pm100(self, name: str) -> dict[str, Any]:
+        from telegraf_inputs.families.thorlabs_pm100.simulator import Pm100Simulator
+
+        sim = Pm100Simulator().start()
+        self.sims[name] = sim
+        return {"address": sim.address, "port": sim.port}
+
     def traffic(self, name: str) -> dict[str, int]:
         """How many requests a serial simulator got, and the bytes of them and their replies."""
         log = self.sims[name].log

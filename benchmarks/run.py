@@ -1532,8 +1532,39 @@ def row_pydase(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                      "not rebuilt (Socket.IO client); the raw GETs again")  # fmt: skip
 
 
+def row_thorlabs_pm100(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    sim = rig("pm100", name="family-pm100")
+    queries = ["MEAS:POW?", "SENS:CORR:WAV?", "SENS:POW:RANG:AUTO?"]
+    channels = {t: {"Type": t, "tags": {"ch": t}} for t in ("Power", "Wavelength", "PowerAutoRange")}
+    entry = {"Device": "pm", "Model": "Thorlabs PM100", "Address": sim["address"], "measurement": "bench",
+             "Channels": channels}  # fmt: skip
+    exe = Execd("telegraf-thorlabs-pm100", write_config([entry]))
+    walls, cpus, wires = [], [], []
+    try:
+        for _ in range(3):
+            exe.gather(lines_at_least(len(channels)))
+        with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            reader = raw.makefile("rb")
+            for _ in range(gathers):
+                g = exe.gather(lines_at_least(len(channels)))
+                walls.append(g.wall_s)
+                cpus.append(g.cpu_s)
+                start = time.perf_counter()
+                for query in queries:
+                    raw.sendall(query.encode() + b"\n")
+                    reader.readline()
+                wires.append(time.perf_counter() - start)
+    finally:
+        exe.close()
+    older = _scpi_older_way(sim["address"], queries, max(3, gathers // 4))
+    return FamilyRow("thorlabs_pm100", "3 queries, SCPI socket on 127.0.0.1", wires, walls, cpus, older,
+                     "pyvisa query() per channel")  # fmt: skip
+
+
 FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_scpi,
+    row_thorlabs_pm100,
     row_pydase,
     row_rp_lockbox,
     row_cryomech_cpa,

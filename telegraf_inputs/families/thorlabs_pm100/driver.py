@@ -1,0 +1,188 @@
+"""Thorlabs PM100 power meters over VISA (USBTMC), or a SCPI socket for testing and LAN bridges.
+
+On connect: ``*IDN?`` (checked against ``VISAIDN``), ``CmdOnInit``, then
+``SENS:POW:UNIT W`` as the older logger set it, and the error queue read and
+reported.  Each gather asks each distinct query of the channels once.  A
+reply that is not what its query asks for (a number, W/DBM, 0/1) is an error
+for that channel; a power of 9.91E+37 (no measurement: no sensor, over range)
+is a warning, never a value.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ... import visa
+from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
+from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...keys import Text
+from ...logs import describe, excerpt
+from ...scpi import is_no_error
+from ...transports import ReplyError as SocketReplyError
+from ...transports import canonical_resource
+from ...visa import RESOURCE_FORMS, RESOURCE_PATTERN, Instrument, cmd_on_init_key, timeout_in_ms, timeout_key
+from .protocol import NO_DATA, QUERIES, SET_WATTS, ReplyError, parse
+
+log = logging.getLogger("telegraf_inputs")
+TYPES = tuple(QUERIES)
+ERROR_QUEUE_LIMIT = 30
+
+
+@dataclass(frozen=True)
+class MeterChannel:
+    config: ChannelConfig
+    query: str
+    field_type: str
+
+
+@dataclass(frozen=True)
+class MeterDevice(DeviceSpec):
+    address: str = ""
+    visa_library: str = "@py"
+    visa_idn: str | None = None
+    cmd_on_init: tuple[str, ...] = ()
+    timeout_ms: int = 10000
+    channels: tuple[MeterChannel, ...] = ()
+
+    def queries(self) -> list[str]:
+        return list(dict.fromkeys(ch.query for ch in self.channels))
+
+
+DECLARATION = Declaration(
+    measurement="power",
+    device=(
+        Text("Address", "VISA resource, e.g. USB0::0x1313::0x8078::P0035093::INSTR", required=True),
+        Text("VisaLibrary", "pyvisa backend: @py (pyvisa-py, with pyusb) or @ivi (NI-VISA)", "@py"),
+        Text("VISAIDN", "the expected *IDN? reply; a mismatch is a warning"),
+        cmd_on_init_key("SCPI sent after connecting (before SENS:POW:UNIT W): one string or a list"),
+        timeout_key("VISA timeout", 10000),
+    ),
+    channel=(
+        Text("Type", "Power (W), PowerUnit, PowerAutoRange, Wavelength (nm), BeamDiameter (mm), NumAverages, "
+             "ZeroMagnitude", required=True, choices=TYPES),
+    ),
+)  # fmt: skip
+
+
+class MeterSession(Session):
+    def __init__(self, instrument: Instrument, devices: Sequence[MeterDevice]) -> None:
+        self.instrument = instrument
+        self.devices = list(devices)
+
+    def _query(self, message: str) -> str:
+        try:
+            return self.instrument.query(message).strip()
+        except SocketReplyError as exc:
+            raise DeviceError(f"{message!r}: {exc}") from exc
+        except Exception as exc:  # pyvisa's VisaIOError and friends
+            raise DeviceError(f"{message!r}: {describe(exc)}") from exc
+
+    def errors(self) -> list[str]:
+        found = []
+        for _ in range(ERROR_QUEUE_LIMIT):
+            reply = self._query("SYST:ERR?")
+            if is_no_error(reply):
+                break
+            found.append(excerpt(reply, 200))
+        return found
+
+    def configure(self) -> None:
+        idn = self._query("*IDN?")
+        for device in self.devices:
+            if device.visa_idn is not None and idn != device.visa_idn.strip():
+                log.warning("device %r: *IDN? answered %r, VISAIDN expects %r", device.name, excerpt(idn),
+                            device.visa_idn)  # fmt: skip
+            for command in device.cmd_on_init:
+                self.instrument.write(command)
+                for error in self.errors():
+                    log.error("device %r: CmdOnInit %r: instrument error %s", device.name, command, error)
+        self.instrument.write(SET_WATTS)
+        errors = self.errors()
+        if errors:
+            raise DeviceError(f"the meter refused {SET_WATTS!r}: {'; '.join(errors)}")
+
+    def read(self, device: DeviceSpec) -> list[Reading]:
+        assert isinstance(device, MeterDevice)
+        replies: dict[str, tuple[str, int]] = {}
+        for query in device.queries():
+            start = time.time_ns()
+            replies[query] = (self._query(query), (start + time.time_ns()) // 2)
+        readings = []
+        for ch in device.channels:
+            reply, when = replies[ch.query]
+            try:
+                value = parse(reply, ch.query, ch.field_type)
+            except ReplyError as exc:
+                readings.append(Reading(ch.config, None, when, problem=str(exc), failed=True))
+                continue
+            if isinstance(value, float) and abs(value) >= NO_DATA:
+                readings.append(Reading(ch.config, value, when, problem=f"no measurement ({value:.2E}): no sensor, "
+                                        "or over range"))  # fmt: skip
+                continue
+            readings.append(Reading(ch.config, value, when))
+        return readings
+
+    def close(self) -> None:
+        try:
+            self.instrument.close()
+        except Exception as exc:  # closing a dead connection may fail
+            log.debug("closing the VISA session: %s", describe(exc))
+
+
+def open_instrument(device: MeterDevice) -> Instrument:
+    return visa.open_instrument(device.address, device.visa_library, device.timeout_ms, forms=RESOURCE_FORMS)
+
+
+class Pm100Driver(Driver):
+    """Thorlabs PM100."""
+
+    declaration = DECLARATION
+
+    def __init__(self, opener: Callable[[MeterDevice], Instrument] = open_instrument) -> None:
+        self.opener = opener
+
+    def parse(self, node: Node) -> MeterDevice:
+        config = parse_device(node, DECLARATION)
+        values = config.values
+        address, library = values["Address"].strip(), values["VisaLibrary"]
+        if not RESOURCE_PATTERN.fullmatch(address):
+            raise node.error(f"{address!r} is not a VISA instrument resource; the PM100D in its USBTMC (\"PM100D\" "
+                             "driver) mode is USB0::0x1313::0x8078::<serial>::INSTR", "Address")  # fmt: skip
+        channels = tuple(MeterChannel(ch, *QUERIES[ch.values["Type"]]) for ch in config.channels)
+        timeout_ms = timeout_in_ms(values["Timeout"], config.name)
+        deadline = values["Deadline"]
+        queries = len({ch.query for ch in channels})
+        return MeterDevice(
+            config=config,
+            connection=f"{library}|{canonical_resource(address)}",
+            deadline_s=float(deadline) if deadline is not None else queries * timeout_ms / 1000 + 1,
+            address=address,
+            visa_library=library,
+            visa_idn=values["VISAIDN"],
+            cmd_on_init=values["CmdOnInit"],
+            timeout_ms=timeout_ms,
+            channels=channels,
+        )
+
+    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
+        return []
+
+    def plan(self, device: DeviceSpec) -> str | None:
+        assert isinstance(device, MeterDevice)
+        return ", ".join(device.queries()) + " per gather"
+
+    def open(self, devices: Sequence[DeviceSpec]) -> Session:
+        meters = [d for d in devices if isinstance(d, MeterDevice)]
+        session = MeterSession(self.opener(meters[0]), meters)
+        try:
+            session.configure()
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+
+DRIVER = Pm100Driver()

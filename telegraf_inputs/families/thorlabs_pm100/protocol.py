@@ -1,0 +1,49 @@
+"""What both ends of a PM100 conversation share: the SCPI queries a channel Type asks, and their replies.
+
+The meter speaks SCPI over USBTMC (VISA ``USB0::0x1313::0x8078::<serial>::INSTR``),
+newline-terminated.  ``SENS:POW:UNIT W`` is set at connect, so power reads in
+watts.  A measurement the meter cannot make reads 9.91E+37.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: channel Type -> (query, field type)
+QUERIES = {
+    "Power": ("MEAS:POW?", "float"),
+    "PowerUnit": ("SENS:POW:UNIT?", "string"),
+    "PowerAutoRange": ("SENS:POW:RANG:AUTO?", "boolean"),
+    "Wavelength": ("SENS:CORR:WAV?", "float"),
+    "BeamDiameter": ("SENS:CORR:BEAM?", "float"),
+    "NumAverages": ("SENS:AVER:COUN?", "integer"),
+    "ZeroMagnitude": ("SENS:CORR:COLL:ZERO:MAGN?", "float"),
+}
+SET_WATTS = "SENS:POW:UNIT W"
+NO_DATA = 9.9e37  # 9.91E+37 and more: no measurement
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+UNITS = ("W", "DBM")
+
+
+class ReplyError(Exception):
+    """A reply that is not what its query asks for."""
+
+
+def parse(reply: str, query: str, field_type: str) -> float | int | bool | str:
+    text = reply.strip()
+    if field_type == "string":
+        if text.upper() not in UNITS:
+            raise ReplyError(f"{query!r} answered {text[:80]!r}, not W or DBM")
+        return text.upper()
+    if field_type == "boolean":
+        if text not in ("0", "1"):
+            raise ReplyError(f"{query!r} answered {text[:80]!r}, not 0 or 1")
+        return text == "1"
+    if not NUMBER.fullmatch(text):
+        raise ReplyError(f"{query!r} answered {text[:80]!r}, not a number")
+    if field_type == "integer":
+        value = float(text)
+        if not value.is_integer():
+            raise ReplyError(f"{query!r} answered {text[:80]!r}, not a whole number")
+        return int(value)
+    return float(text)

@@ -1,0 +1,177 @@
+"""A simulated Thorlabs PM100D: SCPI on a TCP socket on 127.0.0.1, reached as a VISA ``SOCKET`` resource.
+
+It answers the queries the family asks, long or short forms in any letter
+case (``MEASure:POWer?``, ``meas:pow?``), ``*IDN?`` and ``SYST:ERR?``; accepts
+``SENS:POW:UNIT W|DBM``, ``SENS:AVER:COUN n``, ``SENS:CORR:WAV nm``, ``*CLS`` and ``*RST``; an unknown command or query
+gets no reply and ``-113,"Undefined header"`` in its error queue.  The power
+drifts around ``watts``.
+
+Faults (``faults``): ``silent``, ``garble_next``, ``cut_short_next``,
+``no_sensor`` (power reads 9.91E+37); ``stop()`` refuses connections.
+
+Run standalone:  python -m telegraf_inputs.families.thorlabs_pm100.simulator
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from ...simulators import close_server, run_standalone
+
+IDN = "Thorlabs,PM100D,P0035093,2.8.1"
+
+
+def scpi(*words: tuple[str, str]) -> str:
+    """A regex for a SCPI header: each (short, rest) word accepts its short or long form."""
+    return ":".join(f"{short}(?:{rest})?" if rest else short for short, rest in words)
+
+
+PATTERNS = {
+    "power": scpi(("MEAS", "URE"), ("POW", "ER")) + r"\?",
+    "unit": scpi(("SENS", "E"), ("POW", "ER"), ("UNIT", "")) + r"\?",
+    "set_unit": scpi(("SENS", "E"), ("POW", "ER"), ("UNIT", "")) + r"\s+(W|DBM)",
+    "auto": scpi(("SENS", "E"), ("POW", "ER"), ("RANG", "E"), ("AUTO", "")) + r"\?",
+    "wavelength": scpi(("SENS", "E"), ("CORR", "ECTION"), ("WAV", "ELENGTH")) + r"\?",
+    "set_wavelength": scpi(("SENS", "E"), ("CORR", "ECTION"), ("WAV", "ELENGTH")) + r"\s+([0-9.]+)",
+    "beam": scpi(("SENS", "E"), ("CORR", "ECTION"), ("BEAM", "DIAMETER")) + r"\?",
+    "averages": scpi(("SENS", "E"), ("AVER", "AGE"), ("COUN", "T")) + r"\?",
+    "set_averages": scpi(("SENS", "E"), ("AVER", "AGE"), ("COUN", "T")) + r"\s+(\d+)",
+    "zero": scpi(("SENS", "E"), ("CORR", "ECTION"), ("COLL", "ECT"), ("ZERO", ""), ("MAGN", "ITUDE")) + r"\?",
+    "error": scpi(("SYST", "EM"), ("ERR", "OR")) + r"\?",
+}
+COMPILED = {name: re.compile(pattern, re.I) for name, pattern in PATTERNS.items()}
+
+
+@dataclass
+class Faults:
+    silent: bool = False
+    garble_next: bool = False
+    cut_short_next: bool = False
+    no_sensor: bool = False
+
+
+class Pm100Simulator:
+    def __init__(self, port: int = 0) -> None:
+        self.watts = 1.25e-3
+        self.unit = "W"
+        self.auto_range = True
+        self.wavelength = 1064.0
+        self.beam = 5.0
+        self.averages = 10
+        self.zero = 1.2e-9
+        self.errors: list[str] = []
+        self.faults = Faults()
+        self.received: list[bytes] = []
+        self.started = time.monotonic()
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.port = self.server.getsockname()[1]
+        self._stop = threading.Event()
+
+    @property
+    def address(self) -> str:
+        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+    def start(self) -> Pm100Simulator:
+        threading.Thread(target=self._accept, name="pm100-sim", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        close_server(self.server)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buffer = b""
+        with conn:
+            while not self._stop.is_set():
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buffer += data
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    self.received.append(line + b"\n")
+                    reply = self.answer(line.decode("ascii", "replace").strip())
+                    if reply is None or self.faults.silent:
+                        continue
+                    if self.faults.garble_next:
+                        self.faults.garble_next = False
+                        reply = "".join("#" if c.isdigit() else c for c in reply)
+                    if self.faults.cut_short_next:
+                        self.faults.cut_short_next = False
+                        conn.sendall(reply.encode()[: max(1, len(reply) // 2)])
+                        continue
+                    conn.sendall(reply.encode("ascii") + b"\n")
+
+    def answer(self, text: str) -> str | None:
+        if text.upper() == "*IDN?":
+            return IDN
+        if text.upper() in ("*CLS", "*RST"):
+            self.errors.clear()
+            return None
+        for name, pattern in COMPILED.items():
+            match = pattern.fullmatch(text)
+            if match is None:
+                continue
+            if name == "set_unit":
+                self.unit = match.group(1).upper()
+                return None
+            if name == "set_wavelength":
+                self.wavelength = float(match.group(1))
+                return None
+            if name == "set_averages":
+                self.averages = int(match.group(1))
+                return None
+            if name == "error":
+                return self.errors.pop(0) if self.errors else '0,"No error"'
+            return self._value(name)
+        self.errors.append('-113,"Undefined header"')
+        return None
+
+    def _value(self, name: str) -> str:
+        if name == "power":
+            if self.faults.no_sensor:
+                return "9.91000000E+37"
+            watts = self.watts * (1 + 0.01 * math.sin(2 * math.pi * (time.monotonic() - self.started) / 30))
+            value = 10 * math.log10(watts / 1e-3) if self.unit == "DBM" else watts
+            return f"{value:.8E}"
+        return {
+            "unit": self.unit,
+            "auto": "1" if self.auto_range else "0",
+            "wavelength": f"{self.wavelength:.8E}",
+            "beam": f"{self.beam:.8E}",
+            "averages": str(self.averages),
+            "zero": f"{self.zero:.8E}",
+        }[name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.families.thorlabs_pm100.simulator",
+        description="Simulated Thorlabs PM100D, SCPI on 127.0.0.1; prints the VISA resource to use as Address.",
+    )
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    sim = Pm100Simulator(args.port).start()
+    return run_standalone(f"simulated Thorlabs PM100D; Address: {sim.address}", sim.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
