@@ -21,6 +21,7 @@ QUERIES = {
 }
 SET_WATTS = "SENS:POW:UNIT W"
 NO_DATA = 9.9e37  # 9.91E+37 and more: no measurement
+NO_MEASUREMENT = "9.91000000E+37"  # what the meter answers then
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 UNITS = ("W", "DBM")
 

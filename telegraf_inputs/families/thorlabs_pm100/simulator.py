@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 from ...simulators import close_server, run_standalone
+from .protocol import NO_MEASUREMENT
 
 IDN = "Thorlabs,PM100D,P0035093,2.8.1"
 
@@ -148,7 +149,7 @@ class Pm100Simulator:
     def _value(self, name: str) -> str:
         if name == "power":
             if self.faults.no_sensor:
-                return "9.91000000E+37"
+                return NO_MEASUREMENT
             watts = self.watts * (1 + 0.01 * math.sin(2 * math.pi * (time.monotonic() - self.started) / 30))
             value = 10 * math.log10(watts / 1e-3) if self.unit == "DBM" else watts
             return f"{value:.8E}"
