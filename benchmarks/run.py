@@ -1562,6 +1562,19 @@ def row_thorlabs_pm100(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                      "pyvisa query() per channel")  # fmt: skip
 
 
+def row_thorlabs_kpa101(rig: Rig, latency: float, gathers: int) -> FamilyRow:
+    def entry(path: str) -> dict[str, Any]:
+        return {"Device": "kpa", "Model": "Thorlabs KPA101", "Address": path, "Timeout": 1, "measurement": "bench",
+                "Channels": {t: {"Type": t, "tags": {"ch": t}} for t in ("XDiff", "YDiff", "Sum")}}  # fmt: skip
+
+    def older(path: str) -> list[float]:  # amodevices: one request, the 6-byte header and the data it announces
+        return _older_serial(path, 115200, 1.0, [bytes([0x71, 0x08, 0x03, 0x00, 0x50, 0x01])], 5,
+                             lambda port: port.read(6 + 12))  # fmt: skip
+
+    return serial_row(rig, gathers, "thorlabs_kpa101", entry, older, "one request, header and data read",
+                      "3 channels, 115200 baud")  # fmt: skip
+
+
 FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_scpi,
     row_thorlabs_pm100,
@@ -1574,6 +1587,7 @@ FAMILY_ROWS: list[Callable[[Rig, float, int], FamilyRow]] = [
     row_thorlabs_mdt693b,
     row_metone_dr528,
     row_kjlc_acg,
+    row_thorlabs_kpa101,
 ]
 
 

@@ -168,6 +168,10 @@ def test_check_of_a_good_file_says_so_in_one_line(tmp_path: Path) -> None:
     assert summary[0].endswith(
         "OK, 5 device(s) (daq970a: 2, metone_dr528: 1, purpleair: 1, smc_hrs: 1); 1 skipped (Model not supported)"
     )
+    assert (
+        "Model 'HighFinesse', which no installed family reads: its only interface is the vendor's Windows "
+        "library (wlmData.dll)" in result.stderr
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])

@@ -116,8 +116,13 @@ def test_the_fields_a_family_declares_are_the_fields_it_writes() -> None:
         for device in group.devices:
             for _, names in group.driver.fields(device):
                 declared.setdefault(device.name, set()).update(names)
-    for line in parse_lines(run.stdout):
+    lines = parse_lines(run.stdout)
+    for line in lines:
         assert set(line["fields"]) <= declared[line["tags"]["device"]], line
+    # every device of the example, of every family, read from its simulator in one telegraf-lab run
+    assert {line["tags"]["device"] for line in lines} == {d.name for d in lab.devices}
+    assert {g.family.name for g in lab.groups} == {f.name for f in registry.families()}
+    assert "E!" not in run.stderr and "W!" not in run.stderr, run.stderr
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,109 @@
+"""A simulated Thorlabs KPA101 on a pty, speaking APT at 115200 baud.
+
+Answers MGMSG_QUAD_REQ_PARAMS for the readings (sub-id 0x03) with
+MGMSG_QUAD_GET_PARAMS, and MGMSG_HW_REQ_INFO with its 84-byte MGMSG_HW_GET_INFO;
+other requests get no reply.  ``readings`` (raw counts) is settable; the spot
+drifts slowly.  Only at its line settings, after the bytes' transmission time.
+
+Faults (``faults``): ``silent``, ``delay_s``, ``garble_next`` (the reply's
+source byte wrong), ``cut_short_next``; ``status_next`` (an unsolicited status
+update before the reply); ``unknown_next`` (a message id the cube does not
+send); ``vanish`` / ``reappear``.
+
+Run standalone:  python -m telegraf_inputs.families.thorlabs_kpa101.simulator --link /tmp/kpa101
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import struct
+import sys
+import time
+
+from ...serial_sim import LineSimulator
+from ...simulators import run_standalone
+from .protocol import (
+    GET_PARAMS,
+    HEADER,
+    HW_GET_INFO,
+    HW_REQ_INFO,
+    READINGS,
+    REQ_PARAMS,
+    STATUS_UPDATE,
+    Readings,
+    long_message,
+    readings_data,
+)
+
+
+class Kpa101Simulator(LineSimulator):
+    name = "kpa101-sim"
+
+    def __init__(
+        self,
+        *,
+        serial_number: int = 69252254,
+        link: str | os.PathLike[str] | None = None,
+        transport: str = "pty" if sys.platform != "win32" else "socket",
+    ) -> None:
+        super().__init__((115200, 8, "N", 1), link=link, transport=transport)
+        self.serial_number = serial_number
+        self.readings = Readings(xdiff=3277, ydiff=-1638, sum=32767, xpos=2000, ypos=-1000)
+        self.status_next = False
+        self.unknown_next = False
+        self.started = time.monotonic()
+
+    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        if len(buffer) < HEADER:
+            return None, buffer
+        length = struct.unpack("<H", buffer[2:4])[0] if buffer[4] & 0x80 else 0
+        if len(buffer) < HEADER + length:
+            return None, buffer
+        return buffer[: HEADER + length], buffer[HEADER + length :]
+
+    def respond(self, request: bytes) -> bytes | None:
+        message_id, param1 = struct.unpack("<HB", request[:3])
+        if request[4] & 0x7F != 0x50 or request[5] != 0x01:
+            return None  # not for this cube
+        reply = None
+        if message_id == REQ_PARAMS and param1 == READINGS:
+            drift = math.sin(2 * math.pi * (time.monotonic() - self.started) / 20)
+            r = self.readings
+            now = Readings(r.xdiff + round(30 * drift), r.ydiff, r.sum, r.xpos + round(30 * drift), r.ypos)
+            reply = long_message(GET_PARAMS, readings_data(now))
+        elif message_id == HW_REQ_INFO:
+            info = struct.pack("<I8sH", self.serial_number, b"KPA101\0\0", 44) + bytes(70)
+            reply = long_message(HW_GET_INFO, info)
+        if reply is None:
+            return None
+        if self.status_next:
+            self.status_next = False
+            reply = long_message(STATUS_UPDATE, bytes(14)) + reply
+        if self.unknown_next:
+            self.unknown_next = False
+            reply = struct.pack("<HBBBB", 0x0999, 0, 0, 0x01, 0x50)
+        return reply
+
+    def damage(self, reply: bytes) -> bytes:
+        if self.faults.take("garble_next"):
+            reply = reply[:5] + bytes([reply[5] ^ 0x40]) + reply[6:]  # the source byte
+        return super().damage(reply)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m telegraf_inputs.families.thorlabs_kpa101.simulator",
+        description="Simulated Thorlabs KPA101 (APT) on a pseudo-terminal; prints the path to use as Address.",
+    )
+    parser.add_argument("--link", help="also make this symlink to the pty")
+    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
+                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    args = parser.parse_args(argv)
+    sim = Kpa101Simulator(link=args.link, transport="socket" if args.socket else "pty").start()
+    return run_standalone(f"simulated Thorlabs KPA101 {sim.serial_number}; Address: {sim.path}", sim.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
