@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from .base import DeviceError, DeviceSpec, Reading, Session
+from .base import DeviceError, DeviceSpec, Driver, Reading, Session
 from .keys import Custom, Integer, Key, Keys, Number, Section, Text, Values
 from .logs import describe
 from .nodes import ConfigError, Node
@@ -265,3 +265,22 @@ def shared_port_problems(devices: Sequence[DeviceSpec], bus_key: Callable[[Any],
                 f"{bus_what} {key} on the port of device {same.name!r} is that device's already: two entries "
                 "would read one instrument", "DeviceSpecificParams"))  # fmt: skip
     return problems
+
+
+class SerialDriver(Driver):
+    """A family on serial ports: devices on one port share one session (``session``), read one after another.
+
+    By default one device per port; a family on a bus overrides ``check_all``.
+    """
+
+    session: type[SerialSession]
+
+    def __init__(self, opener: Callable[[SerialDevice], Port] = open_port) -> None:
+        self.opener = opener
+
+    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
+        return shared_port_problems(devices)
+
+    def open(self, devices: Sequence[DeviceSpec]) -> Session:
+        mine = [d for d in devices if isinstance(d, SerialDevice)]
+        return self.session(self.opener(mine[0]), mine)

@@ -22,6 +22,7 @@ the line is a TCP server on 127.0.0.1 that pyserial opens as
 
 from __future__ import annotations
 
+import argparse
 import os
 import queue
 import select
@@ -29,13 +30,19 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
+
+from .base import DeviceSpec
+from .serial_lines import SerialDevice
+from .simulators import simulate_per_connection
 
 #: baud rate, data bits, parity, stop bits (as serial_lines.Line)
 LineSetting = tuple[int, int, str, float]
 S = TypeVar("S", bound="LineSimulator")
+D = TypeVar("D", bound=SerialDevice)
 
 
 class Line(Protocol):
@@ -366,3 +373,32 @@ def split_at(buffer: bytes, end: bytes) -> tuple[bytes | None, bytes]:
     if index < 0:
         return None, buffer[-4096:]  # noise without an end is not kept forever
     return buffer[: index + len(end)], buffer[index + len(end) :]
+
+
+def line_keywords(line: LineSetting) -> dict[str, Any]:
+    """A device's line as a simulator's keyword arguments."""
+    baud, size, parity, stop = line
+    return {"baudrate": baud, "bytesize": size, "parity": parity, "stopbits": stop}
+
+
+def simulate_lines(
+    devices: Sequence[DeviceSpec], kind: type[D], make: Callable[[list[D]], LineSimulator]
+) -> tuple[list[DeviceSpec], Callable[[], None]]:
+    """--simulate for a serial family: ``make`` one simulator per port for the devices of ``kind`` on it;
+    each device then reads the simulator's line."""
+
+    def point(device: D, sim: LineSimulator) -> DeviceSpec:
+        return replace(device, address=sim.path, connection=f"sim|{sim.path}")
+
+    return simulate_per_connection([d for d in devices if isinstance(d, kind)], lambda g: make(g).start(), point)
+
+
+def line_arguments(parser: argparse.ArgumentParser) -> None:
+    """The standalone simulators' --link and --socket."""
+    parser.add_argument("--link", help="also make this symlink to the pty (a stable name, like /dev/serial/by-id)")
+    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
+                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+
+
+def transport_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {"link": args.link, "transport": "socket" if args.socket else "pty"}

@@ -1,4 +1,4 @@
-"""What every family's simulator shares: standalone running, one simulator per connection."""
+"""What every family's simulator shares: standalone running, one simulator per connection, TCP servers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from .base import DeviceSpec, by_connection
@@ -44,6 +45,7 @@ class Stoppable(Protocol):
 
 D = TypeVar("D", bound=DeviceSpec)
 S = TypeVar("S", bound=Stoppable)
+T = TypeVar("T", bound="TcpServer")
 
 
 def simulate_per_connection(
@@ -60,3 +62,90 @@ def simulate_per_connection(
             sim.stop()
 
     return [point(device, sims[device.connection]) for device in devices], stop
+
+
+class TcpServer:
+    """A simulator's TCP server on 127.0.0.1: one thread accepting, one thread per connection running ``serve``."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.port: int = self.server.getsockname()[1]
+        self._stop = threading.Event()
+
+    def start(self: T) -> T:
+        threading.Thread(target=self._accept, name=type(self).__name__, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        close_server(self.server)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._serve_closing, args=(conn,), daemon=True).start()
+
+    def _serve_closing(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                self.serve(conn)
+            except OSError:
+                pass
+
+    def serve(self, conn: socket.socket) -> None:
+        """Talk on one accepted connection until it ends."""
+        raise NotImplementedError
+
+
+@dataclass
+class TextFaults:
+    """Faults of a text instrument; the ``*_next`` ones apply to one reply and then clear."""
+
+    silent: bool = False  # no reply to anything
+    garble_next: bool = False  # the next reply's digits come as '#'
+    cut_short_next: bool = False  # half the next reply and no terminator (the rest never comes)
+
+
+class LineServer(TcpServer):
+    """A text instrument on TCP: each message (to ``message_end``) answered by ``answer`` (None: nothing),
+    each reply sent with ``reply_end``, after ``latency_s``; ``received`` holds every message as it came."""
+
+    message_end = b"\n"
+    reply_end = b"\n"
+
+    def __init__(self, port: int = 0, latency_s: float = 0.0) -> None:
+        super().__init__(port)
+        self.latency_s = latency_s
+        self.faults: TextFaults = TextFaults()
+        self.received: list[bytes] = []
+
+    def answer(self, message: str) -> str | None:
+        raise NotImplementedError
+
+    def serve(self, conn: socket.socket) -> None:
+        buffer = b""
+        while not self._stop.is_set():
+            data = conn.recv(4096)
+            if not data:
+                return
+            buffer += data
+            while (end := buffer.find(self.message_end)) >= 0:
+                message, buffer = buffer[:end], buffer[end + len(self.message_end) :]
+                self.received.append(message + self.message_end)
+                reply = self.answer(message.decode("ascii", "replace").strip())
+                if reply is None or self.faults.silent:
+                    continue
+                if self.latency_s:
+                    time.sleep(self.latency_s)
+                if self.faults.garble_next:
+                    self.faults.garble_next = False
+                    reply = "".join("#" if c.isdigit() else c for c in reply)
+                if self.faults.cut_short_next:
+                    self.faults.cut_short_next = False
+                    conn.sendall(reply.encode("ascii", "replace")[: max(1, len(reply) // 2)])
+                    continue
+                conn.sendall(reply.encode("ascii", "replace") + self.reply_end)

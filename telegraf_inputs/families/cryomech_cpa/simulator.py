@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import math
 import socket
-import threading
 import time
 from dataclasses import dataclass
 
 from ...modbus import TCP_HEADER, tcp_frame
-from ...simulators import close_server, run_standalone
+from ...simulators import TcpServer, run_standalone
 from .protocol import COUNT, FIRST, HOURS3, QUANTITIES, WARNINGS2, WARNINGS3, float_words
 
 
@@ -37,8 +36,9 @@ class Faults:
     wrong_unit_next: bool = False
 
 
-class CpaSimulator:
+class CpaSimulator(TcpServer):
     def __init__(self, *, panel: str = "3", unit: int = 1, port: int = 0, latency_s: float = 0.0) -> None:
+        super().__init__(port)
         self.panel = panel
         self.latency_s = latency_s  # the panel's time to answer (the benchmarks' L)
         self.unit = unit
@@ -57,21 +57,10 @@ class CpaSimulator:
         self.faults = Faults()
         self.requests: list[bytes] = []
         self.started = time.monotonic()
-        self.server = socket.create_server(("127.0.0.1", port))
-        self.port = self.server.getsockname()[1]
-        self._stop = threading.Event()
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    def start(self) -> CpaSimulator:
-        threading.Thread(target=self._accept, name="cpa-sim", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        close_server(self.server)
 
     def registers(self) -> list[int]:
         """Registers 1 to 55 (or 53) as the panel holds them now."""
@@ -97,40 +86,28 @@ class CpaSimulator:
                 regs[first], regs[first + 1] = float_words(float(word))
         return regs[FIRST:]
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         buffer = b""
-        with conn:
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(1024)
-                except OSError:
-                    return
-                if not data:
-                    return
-                buffer += data
-                while len(buffer) >= TCP_HEADER:
-                    length = int.from_bytes(buffer[4:6], "big")
-                    if len(buffer) < 6 + length:
-                        break
-                    request, buffer = buffer[: 6 + length], buffer[6 + length :]
-                    self.requests.append(request)
-                    reply = self.respond(request)
-                    if reply is None or self.faults.silent:
-                        continue
-                    if self.latency_s:
-                        time.sleep(self.latency_s)
-                    if self.faults.cut_short_next:
-                        self.faults.cut_short_next = False
-                        reply = reply[: len(reply) // 2]
-                    conn.sendall(reply)
+        while not self._stop.is_set():
+            data = conn.recv(1024)
+            if not data:
+                return
+            buffer += data
+            while len(buffer) >= TCP_HEADER:
+                length = int.from_bytes(buffer[4:6], "big")
+                if len(buffer) < 6 + length:
+                    break
+                request, buffer = buffer[: 6 + length], buffer[6 + length :]
+                self.requests.append(request)
+                reply = self.respond(request)
+                if reply is None or self.faults.silent:
+                    continue
+                if self.latency_s:
+                    time.sleep(self.latency_s)
+                if self.faults.cut_short_next:
+                    self.faults.cut_short_next = False
+                    reply = reply[: len(reply) // 2]
+                conn.sendall(reply)
 
     def respond(self, request: bytes) -> bytes | None:
         transaction, unit, pdu = int.from_bytes(request[:2], "big"), request[6], request[7:]

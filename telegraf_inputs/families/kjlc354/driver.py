@@ -12,20 +12,19 @@ that channel, never a value.  Several gauges on one port share one connection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from ...base import DeviceSpec, Driver, Reading, Session
+from ...base import DeviceSpec, Reading
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Flag, Text, Values
 from ...lineprotocol import FieldValue
 from ...serial_lines import (
     BadReply,
-    Port,
     SerialDevice,
+    SerialDriver,
     SerialSession,
-    open_port,
     serial_fields,
     serial_keys,
     shared_port_problems,
@@ -162,13 +161,11 @@ def _reading(ch: GaugeChannel, replies: dict[str, tuple[str | BadReply, int]], c
     return Reading(ch.config, value, when)
 
 
-class Kjlc354Driver(Driver):
+class Kjlc354Driver(SerialDriver):
     """KJLC 354 / 352 ion gauges."""
 
     declaration = DECLARATION
-
-    def __init__(self, opener: Callable[[SerialDevice], Port] = open_port) -> None:
-        self.opener = opener
+    session = GaugeSession
 
     def parse(self, node: Node) -> GaugeDevice:
         config = parse_device(node, DECLARATION)
@@ -196,10 +193,6 @@ class Kjlc354Driver(Driver):
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, GaugeDevice)
         return f"address {device.gauge_address}: " + ", ".join(device.commands()) + " per gather"
-
-    def open(self, devices: Sequence[DeviceSpec]) -> Session:
-        gauges = [d for d in devices if isinstance(d, GaugeDevice)]
-        return GaugeSession(self.opener(gauges[0]), gauges)
 
 
 DRIVER = Kjlc354Driver()

@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from ...serial_sim import LineSimulator, split_at
+from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
 from ...simulators import run_standalone
 from .protocol import CG_OVER_RANGE, END, IG_OFF, format_pressure, reply
 
@@ -105,12 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--address", action="append", help="gauge address(es), two hex digits (default 01)")
     parser.add_argument("--baudrate", type=int, default=19200)
-    parser.add_argument("--link", help="also make this symlink to the pty (a stable name, like /dev/serial/by-id)")
-    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
-                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    line_arguments(parser)
     args = parser.parse_args(argv)
-    sim = Kjlc354Simulator(args.address or ["01"], baudrate=args.baudrate, link=args.link,
-                           transport="socket" if args.socket else "pty").start()  # fmt: skip
+    sim = Kjlc354Simulator(args.address or ["01"], baudrate=args.baudrate, **transport_of(args)).start()  # fmt: skip
     return run_standalone(f"simulated KJLC 354 gauge(s) {', '.join(sim.gauges)}; Address: {sim.path}", sim.stop)
 
 

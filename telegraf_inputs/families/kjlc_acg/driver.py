@@ -12,22 +12,19 @@ differed).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ...base import DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...base import DeviceSpec, Reading
+from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Text
 from ...lineprotocol import FieldValue
 from ...serial_lines import (
     NoReply,
-    Port,
     SerialDevice,
+    SerialDriver,
     SerialSession,
-    open_port,
     serial_fields,
     serial_keys,
-    shared_port_problems,
 )
 from .protocol import ERROR_BITS, FRAME_LENGTH, PAGES, SETPOINT_BITS, Frame, FrameError, find_frame
 
@@ -108,21 +105,16 @@ def _reading(ch: AcgChannel, frame: Frame | FrameError, when: int) -> Reading:
     return Reading(ch.config, torr, when)
 
 
-class AcgDriver(Driver):
+class AcgDriver(SerialDriver):
     """KJLC ACG."""
 
     declaration = DECLARATION
-
-    def __init__(self, opener: Callable[[SerialDevice], Port] = open_port) -> None:
-        self.opener = opener
+    session = AcgSession
 
     def parse(self, node: Node) -> AcgDevice:
         config = parse_device(node, DECLARATION)
         channels = tuple(AcgChannel(ch, ch.values["Type"]) for ch in config.channels)
         return AcgDevice(config=config, **serial_fields(config.values, 1), channels=channels)
-
-    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
-        return shared_port_problems(devices)
 
     def fields(self, device: DeviceSpec) -> list[tuple[ChannelConfig, tuple[str, ...]]]:
         assert isinstance(device, AcgDevice)
@@ -134,10 +126,6 @@ class AcgDriver(Driver):
 
     def plan(self, device: DeviceSpec) -> str | None:
         return "the next valid frame of the gauge's stream per gather (nothing is sent)"
-
-    def open(self, devices: Sequence[DeviceSpec]) -> Session:
-        gauges = [d for d in devices if isinstance(d, AcgDevice)]
-        return AcgSession(self.opener(gauges[0]), gauges)
 
 
 DRIVER = AcgDriver()

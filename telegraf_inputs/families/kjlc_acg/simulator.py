@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-from ...serial_sim import LineSimulator
+from ...serial_sim import LineSimulator, line_arguments, transport_of
 from ...simulators import run_standalone
 from .protocol import FrameError, encode, full_scale
 
@@ -97,12 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sensor-type", type=lambda s: int(s, 0), default=0x06, help="full-scale code (0x06: 1000 Torr)"
     )
     parser.add_argument("--torr", type=float, default=12.5)
-    parser.add_argument("--link", help="also make this symlink to the pty")
-    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
-                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    line_arguments(parser)
     args = parser.parse_args(argv)
-    sim = AcgSimulator(sensor_type=args.sensor_type, torr=args.torr, link=args.link,
-                       transport="socket" if args.socket else "pty").start()  # fmt: skip
+    sim = AcgSimulator(sensor_type=args.sensor_type, torr=args.torr, **transport_of(args)).start()  # fmt: skip
     return run_standalone(f"simulated KJLC ACG ({full_scale(args.sensor_type):g} Torr head); Address: {sim.path}",
                           sim.stop)  # fmt: skip
 

@@ -12,21 +12,18 @@ are errors, never values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ...base import DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...base import DeviceSpec, Reading
+from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Text
 from ...serial_lines import (
     BadReply,
-    Port,
     SerialDevice,
+    SerialDriver,
     SerialSession,
-    open_port,
     serial_fields,
     serial_keys,
-    shared_port_problems,
     timed,
 )
 from .protocol import LABELS, LINE_END, MAX_LINE, REQUEST, ReplyError, parse_record
@@ -95,13 +92,11 @@ class CounterSession(SerialSession):
         return readings
 
 
-class Dr528Driver(Driver):
+class Dr528Driver(SerialDriver):
     """Met One DR-528."""
 
     declaration = DECLARATION
-
-    def __init__(self, opener: Callable[[SerialDevice], Port] = open_port) -> None:
-        self.opener = opener
+    session = CounterSession
 
     def parse(self, node: Node) -> CounterDevice:
         config = parse_device(node, DECLARATION)
@@ -111,18 +106,11 @@ class Dr528Driver(Driver):
         )
         return CounterDevice(config=config, **serial_fields(config.values, 3), channels=channels)
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
-        return shared_port_problems(devices)
-
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, CounterDevice)
         unusual = [ch.config.key for ch in device.channels if not set(ch.labels) & set(LABELS)]
         unusual_text = f"; not a label of the usual record: {', '.join(unusual)}" if unusual else ""
         return f"'4' CR and one record per gather{unusual_text}"
-
-    def open(self, devices: Sequence[DeviceSpec]) -> Session:
-        counters = [d for d in devices if isinstance(d, CounterDevice)]
-        return CounterSession(self.opener(counters[0]), counters)
 
 
 DRIVER = Dr528Driver()

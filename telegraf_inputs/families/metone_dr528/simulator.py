@@ -21,7 +21,7 @@ import random
 import sys
 import time
 
-from ...serial_sim import LineSimulator, split_at
+from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
 from ...simulators import run_standalone
 from .protocol import LABELS, REQUEST, format_record
 
@@ -67,11 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Simulated Met One DR-528 on a pseudo-terminal; prints the path to use as Address.",
     )
     parser.add_argument("--baudrate", type=int, default=115200)
-    parser.add_argument("--link", help="also make this symlink to the pty")
-    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
-                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    line_arguments(parser)
     args = parser.parse_args(argv)
-    sim = Dr528Simulator(baudrate=args.baudrate, link=args.link, transport="socket" if args.socket else "pty").start()
+    sim = Dr528Simulator(baudrate=args.baudrate, **transport_of(args)).start()
     return run_standalone(f"simulated Met One DR-528; Address: {sim.path}", sim.stop)
 
 

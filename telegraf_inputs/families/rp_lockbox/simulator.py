@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import socket
-import threading
 import time
 from dataclasses import dataclass, field
 
-from ...simulators import close_server, run_standalone
+from ...simulators import LineServer, run_standalone
 from .protocol import END, readme_name
 
 QUERY = re.compile(
@@ -46,13 +44,6 @@ class Pid:
 
 
 @dataclass
-class Faults:
-    silent: bool = False
-    garble_next: bool = False
-    cut_short_next: bool = False
-
-
-@dataclass
 class Lockbox:
     pids: dict[str, Pid] = field(default_factory=lambda: {readme_name(i, o): Pid() for i in (1, 2) for o in (1, 2)})
     outputs: dict[int, float] = field(default_factory=lambda: {1: 0.125, 2: -0.25})
@@ -63,57 +54,13 @@ class Lockbox:
         return round(0.01 * n * math.sin(2 * math.pi * t / 10), 6)
 
 
-class LockboxSimulator:
+class LockboxSimulator(LineServer):
+    reply_end = END.encode("ascii")
+
     def __init__(self, port: int = 0) -> None:
+        super().__init__(port)
         self.box = Lockbox()
         self.pids = self.box.pids
-        self.faults = Faults()
-        self.received: list[bytes] = []
-        self.server = socket.create_server(("127.0.0.1", port))
-        self.port = self.server.getsockname()[1]
-        self._stop = threading.Event()
-
-    def start(self) -> LockboxSimulator:
-        threading.Thread(target=self._accept, name="lockbox-sim", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        close_server(self.server)
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        buffer = b""
-        with conn:
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                buffer += data
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    self.received.append(line + b"\n")
-                    reply = self.answer(line.decode("ascii", "replace").strip())
-                    if reply is None or self.faults.silent:
-                        continue
-                    if self.faults.garble_next:
-                        self.faults.garble_next = False
-                        reply = "".join("#" if c.isdigit() else c for c in reply)
-                    if self.faults.cut_short_next:
-                        self.faults.cut_short_next = False
-                        conn.sendall(reply.encode()[: max(1, len(reply) // 2)])
-                        continue
-                    conn.sendall((reply + END).encode("ascii"))
 
     def answer(self, text: str) -> str | None:
         match = QUERY.fullmatch(text)

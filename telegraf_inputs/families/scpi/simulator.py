@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
-import socket
-import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -34,7 +32,7 @@ from typing import Any
 
 from ...lineprotocol import FieldValue
 from ...scpi import split_units
-from ...simulators import close_server, run_standalone
+from ...simulators import LineServer, TextFaults, run_standalone
 from .protocol import ParseError, Parsing, extract
 
 Answer = str | Callable[[], str]
@@ -178,19 +176,11 @@ def _accepted(reply: str, parsings: Sequence[Parsing]) -> bool:
 
 
 @dataclass
-class Faults:
-    silent: bool = False  # no reply to anything
+class Faults(TextFaults):
     error_next: bool = False  # the next query is answered with an error reply
-    garble_next: bool = False  # the next reply's digits come as '#'
-    cut_short_next: bool = False  # half the next reply and no terminator
-
-    def take(self, name: str) -> bool:
-        value = bool(getattr(self, name))
-        setattr(self, name, False)
-        return value
 
 
-class ScpiSimulator:
+class ScpiSimulator(LineServer):
     """A SCPI instrument answering ``answers`` on 127.0.0.1; ``address`` is its VISA SOCKET resource."""
 
     def __init__(
@@ -204,6 +194,7 @@ class ScpiSimulator:
         port: int = 0,
         latency_s: float = 0.0,
     ) -> None:
+        super().__init__(port, latency_s)  # latency_s: the instrument's time to answer a message (the benchmarks' L)
         self.answers = {self._key(q): a for q, a in answers.items()}
         self.idn = idn
         self.error_queries = {"SYST:ERR?", "SYSTEM:ERROR?", "SYST:ERR:NEXT?"} | (
@@ -211,14 +202,8 @@ class ScpiSimulator:
         )
         self.reply_end = read_termination.encode("ascii")  # what the driver reads to
         self.message_end = write_termination.encode("ascii")  # what the driver ends its messages with
-        self.latency_s = latency_s  # the instrument's time to answer a message (the benchmarks' L)
-        self.faults = Faults()
+        self.faults: Faults = Faults()
         self.errors: list[str] = []
-        self.received: list[bytes] = []  # every message, as it came
-        self.server = socket.create_server(("127.0.0.1", port))
-        self.port = self.server.getsockname()[1]
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
 
     @staticmethod
     def _key(query: str) -> str:
@@ -228,48 +213,8 @@ class ScpiSimulator:
     def address(self) -> str:
         return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
 
-    def start(self) -> ScpiSimulator:
-        thread = threading.Thread(target=self._accept, name="scpi-sim", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        close_server(self.server)
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        buffer = b""
-        with conn:
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                buffer += data
-                while (end := buffer.find(self.message_end)) >= 0:
-                    message, buffer = buffer[:end], buffer[end + len(self.message_end) :]
-                    self.received.append(message)
-                    reply = self.respond(message.decode("ascii", "replace"))
-                    if reply is None or self.faults.silent:
-                        continue
-                    if self.latency_s:
-                        time.sleep(self.latency_s)
-                    if self.faults.take("cut_short_next"):  # the rest never comes
-                        conn.sendall(reply.encode()[: max(1, len(reply) // 2)])
-                        continue
-                    conn.sendall(reply.encode("ascii", "replace") + self.reply_end)
+    def answer(self, message: str) -> str | None:
+        return self.respond(message)
 
     def respond(self, message: str) -> str | None:
         """The reply to one message, or None when it asks nothing (or only what is unknown)."""
@@ -286,7 +231,8 @@ class ScpiSimulator:
     def _answer(self, query: str) -> str | None:
         if query in self.error_queries:
             return self.errors.pop(0) if self.errors else NO_ERROR
-        if self.faults.take("error_next"):
+        if self.faults.error_next:
+            self.faults.error_next = False
             return UNDEFINED_HEADER
         if query == "*IDN?":
             reply = self.idn
@@ -298,8 +244,6 @@ class ScpiSimulator:
         else:
             self.errors.append(UNDEFINED_HEADER)
             return None
-        if self.faults.take("garble_next"):
-            reply = "".join("#" if c.isdigit() else c for c in reply)
         return reply
 
 

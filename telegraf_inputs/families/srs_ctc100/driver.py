@@ -11,22 +11,19 @@ is a warning, never a value.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from ...base import DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...base import DeviceSpec, Reading
+from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Text
 from ...serial_lines import (
     BadReply,
-    Port,
     SerialDevice,
+    SerialDriver,
     SerialSession,
-    open_port,
     serial_fields,
     serial_keys,
-    shared_port_problems,
     timed,
 )
 from .protocol import COMMAND_END, QUERIES, REPLY_END, ReplyError, parse_number, remote_name
@@ -112,13 +109,11 @@ class CtcSession(SerialSession):
             raise BadReply(str(exc)) from None
 
 
-class Ctc100Driver(Driver):
+class Ctc100Driver(SerialDriver):
     """SRS CTC100."""
 
     declaration = DECLARATION
-
-    def __init__(self, opener: Callable[[SerialDevice], Port] = open_port) -> None:
-        self.opener = opener
+    session = CtcSession
 
     def parse(self, node: Node) -> CtcDevice:
         config = parse_device(node, DECLARATION)
@@ -127,16 +122,9 @@ class Ctc100Driver(Driver):
             config=config, **serial_fields(config.values, len({ch.query for ch in channels})), channels=channels
         )
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
-        return shared_port_problems(devices)
-
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, CtcDevice)
         return ", ".join(device.queries()) + " per gather"
-
-    def open(self, devices: Sequence[DeviceSpec]) -> Session:
-        ctc = [d for d in devices if isinstance(d, CtcDevice)]
-        return CtcSession(self.opener(ctc[0]), ctc)
 
 
 DRIVER = Ctc100Driver()

@@ -23,7 +23,7 @@ import os
 import sys
 import time
 
-from ...serial_sim import LineSimulator, split_at
+from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
 from ...simulators import run_standalone
 from .protocol import COMMAND_END, REPLY_END, format_number, remote_name
 
@@ -96,11 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Simulated SRS CTC100 on a pseudo-terminal; prints the path to use as Address.",
     )
     parser.add_argument("--baudrate", type=int, default=9600)
-    parser.add_argument("--link", help="also make this symlink to the pty")
-    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
-                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    line_arguments(parser)
     args = parser.parse_args(argv)
-    sim = Ctc100Simulator(baudrate=args.baudrate, link=args.link, transport="socket" if args.socket else "pty").start()
+    sim = Ctc100Simulator(baudrate=args.baudrate, **transport_of(args)).start()
     return run_standalone(f"simulated SRS CTC100 ({', '.join(sim.values)}); Address: {sim.path}", sim.stop)
 
 

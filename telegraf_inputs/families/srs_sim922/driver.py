@@ -12,19 +12,18 @@ or outside its curve) is a warning, never a value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from ...base import DeviceSpec, Driver, Reading, Session
+from ...base import DeviceSpec, Reading
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Integer, Text
 from ...serial_lines import (
     BadReply,
-    Port,
     SerialDevice,
+    SerialDriver,
     SerialSession,
-    open_port,
     serial_fields,
     serial_keys,
     shared_port_problems,
@@ -133,13 +132,11 @@ class Sim922Session(SerialSession):
             raise BadReply(str(exc)) from None
 
 
-class Sim922Driver(Driver):
+class Sim922Driver(SerialDriver):
     """SRS SIM922."""
 
     declaration = DECLARATION
-
-    def __init__(self, opener: Callable[[SerialDevice], Port] = open_port) -> None:
-        self.opener = opener
+    session = Sim922Session
 
     def parse(self, node: Node) -> Sim922Device:
         config = parse_device(node, DECLARATION)
@@ -165,10 +162,6 @@ class Sim922Driver(Driver):
         assert isinstance(device, Sim922Device)
         via = f"SIM900 slot {device.sim900_port}: " if device.sim900_port else ""
         return via + ", ".join(query for query, _, _ in device.queries()) + " per gather"
-
-    def open(self, devices: Sequence[DeviceSpec]) -> Session:
-        modules = [d for d in devices if isinstance(d, Sim922Device)]
-        return Sim922Session(self.opener(modules[0]), modules)
 
 
 DRIVER = Sim922Driver()

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from ...base import DeviceSpec
-from ...simulators import simulate_per_connection
+from ...serial_sim import line_keywords, simulate_lines
 from .driver import Sim922Device
 from .simulator import Sim922Simulator
 
 
 def simulate(devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[[], None]]:
-    def start(group: list[Sim922Device]) -> Sim922Simulator:
-        baud, size, parity, stop = group[0].line
+    def make(group: list[Sim922Device]) -> Sim922Simulator:
         slots = [d.sim900_port for d in group if d.sim900_port is not None]
-        return Sim922Simulator(slots or None, baudrate=baud, bytesize=size, parity=parity, stopbits=stop).start()
+        return Sim922Simulator(slots or None, **line_keywords(group[0].line))
 
-    def point(device: Sim922Device, sim: Sim922Simulator) -> DeviceSpec:
-        return replace(device, address=sim.path, connection=f"sim|{sim.path}")
-
-    return simulate_per_connection([d for d in devices if isinstance(d, Sim922Device)], start, point)
+    return simulate_lines(devices, Sim922Device, make)

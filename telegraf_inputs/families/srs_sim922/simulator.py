@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from ...serial_sim import LineSimulator, split_at
+from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
 from ...simulators import run_standalone
 from .protocol import COMMAND_END, REPLY_END, format_values
 
@@ -105,12 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--slot", type=int, action="append", help="SIM900 slot(s) with a SIM922 (default: no SIM900)")
     parser.add_argument("--baudrate", type=int, default=9600)
-    parser.add_argument("--link", help="also make this symlink to the pty")
-    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
-                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    line_arguments(parser)
     args = parser.parse_args(argv)
-    sim = Sim922Simulator(args.slot, baudrate=args.baudrate, link=args.link,
-                          transport="socket" if args.socket else "pty").start()  # fmt: skip
+    sim = Sim922Simulator(args.slot, baudrate=args.baudrate, **transport_of(args)).start()  # fmt: skip
     where = f"SIM900 slots {args.slot}" if args.slot else "its own port"
     return run_standalone(f"simulated SRS SIM922 on {where}; Address: {sim.path}", sim.stop)
 

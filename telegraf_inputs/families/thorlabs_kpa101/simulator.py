@@ -22,7 +22,7 @@ import struct
 import sys
 import time
 
-from ...serial_sim import LineSimulator
+from ...serial_sim import LineSimulator, line_arguments, transport_of
 from ...simulators import run_standalone
 from .protocol import (
     GET_PARAMS,
@@ -97,11 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m telegraf_inputs.families.thorlabs_kpa101.simulator",
         description="Simulated Thorlabs KPA101 (APT) on a pseudo-terminal; prints the path to use as Address.",
     )
-    parser.add_argument("--link", help="also make this symlink to the pty")
-    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
-                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    line_arguments(parser)
     args = parser.parse_args(argv)
-    sim = Kpa101Simulator(link=args.link, transport="socket" if args.socket else "pty").start()
+    sim = Kpa101Simulator(**transport_of(args)).start()
     return run_standalone(f"simulated Thorlabs KPA101 {sim.serial_number}; Address: {sim.path}", sim.stop)
 
 

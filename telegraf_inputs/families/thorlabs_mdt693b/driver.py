@@ -8,22 +8,19 @@ out the timeout, and must hold one bracketed value within 0-150 V.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from ...base import DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...base import DeviceSpec, Reading
+from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Text
 from ...serial_lines import (
     BadReply,
-    Port,
     SerialDevice,
+    SerialDriver,
     SerialSession,
-    open_port,
     serial_fields,
     serial_keys,
-    shared_port_problems,
     timed,
 )
 from .protocol import AXES, COMMAND_END, PROMPT, QUERIES, ReplyError, parse_value
@@ -90,13 +87,11 @@ class PiezoSession(SerialSession):
             raise BadReply(str(exc)) from None
 
 
-class Mdt693bDriver(Driver):
+class Mdt693bDriver(SerialDriver):
     """Thorlabs MDT693B."""
 
     declaration = DECLARATION
-
-    def __init__(self, opener: Callable[[SerialDevice], Port] = open_port) -> None:
-        self.opener = opener
+    session = PiezoSession
 
     def parse(self, node: Node) -> PiezoDevice:
         config = parse_device(node, DECLARATION)
@@ -105,16 +100,9 @@ class Mdt693bDriver(Driver):
             config=config, **serial_fields(config.values, len({ch.query for ch in channels})), channels=channels
         )
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
-        return shared_port_problems(devices)
-
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, PiezoDevice)
         return ", ".join(device.queries()) + " per gather"
-
-    def open(self, devices: Sequence[DeviceSpec]) -> Session:
-        piezos = [d for d in devices if isinstance(d, PiezoDevice)]
-        return PiezoSession(self.opener(piezos[0]), piezos)
 
 
 DRIVER = Mdt693bDriver()

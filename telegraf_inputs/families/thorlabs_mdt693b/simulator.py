@@ -19,7 +19,7 @@ import os
 import re
 import sys
 
-from ...serial_sim import LineSimulator, split_at
+from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
 from ...simulators import run_standalone
 from .protocol import COMMAND_END, PROMPT, format_value
 
@@ -80,11 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Simulated Thorlabs MDT693B on a pseudo-terminal; prints the path to use as Address.",
     )
     parser.add_argument("--echo", action="store_true", help="echo commands, as with the controller's echo on")
-    parser.add_argument("--link", help="also make this symlink to the pty")
-    parser.add_argument("--socket", action="store_true", default=sys.platform == "win32",
-                        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty")  # fmt: skip
+    line_arguments(parser)
     args = parser.parse_args(argv)
-    sim = Mdt693bSimulator(echo=args.echo, link=args.link, transport="socket" if args.socket else "pty").start()
+    sim = Mdt693bSimulator(echo=args.echo, **transport_of(args)).start()
     return run_standalone(f"simulated Thorlabs MDT693B; Address: {sim.path}", sim.stop)
 
 

@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import socket
-import threading
 import time
 from dataclasses import dataclass
 
-from ...simulators import close_server, run_standalone
+from ...simulators import LineServer, TextFaults, run_standalone
 from .protocol import NO_MEASUREMENT
 
 IDN = "Thorlabs,PM100D,P0035093,2.8.1"
@@ -50,15 +48,13 @@ COMPILED = {name: re.compile(pattern, re.I) for name, pattern in PATTERNS.items(
 
 
 @dataclass
-class Faults:
-    silent: bool = False
-    garble_next: bool = False
-    cut_short_next: bool = False
-    no_sensor: bool = False
+class Faults(TextFaults):
+    no_sensor: bool = False  # power reads 9.91E+37
 
 
-class Pm100Simulator:
+class Pm100Simulator(LineServer):
     def __init__(self, port: int = 0) -> None:
+        super().__init__(port)
         self.watts = 1.25e-3
         self.unit = "W"
         self.auto_range = True
@@ -67,59 +63,12 @@ class Pm100Simulator:
         self.averages = 10
         self.zero = 1.2e-9
         self.errors: list[str] = []
-        self.faults = Faults()
-        self.received: list[bytes] = []
+        self.faults: Faults = Faults()
         self.started = time.monotonic()
-        self.server = socket.create_server(("127.0.0.1", port))
-        self.port = self.server.getsockname()[1]
-        self._stop = threading.Event()
 
     @property
     def address(self) -> str:
         return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
-
-    def start(self) -> Pm100Simulator:
-        threading.Thread(target=self._accept, name="pm100-sim", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        close_server(self.server)
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        buffer = b""
-        with conn:
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                buffer += data
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    self.received.append(line + b"\n")
-                    reply = self.answer(line.decode("ascii", "replace").strip())
-                    if reply is None or self.faults.silent:
-                        continue
-                    if self.faults.garble_next:
-                        self.faults.garble_next = False
-                        reply = "".join("#" if c.isdigit() else c for c in reply)
-                    if self.faults.cut_short_next:
-                        self.faults.cut_short_next = False
-                        conn.sendall(reply.encode()[: max(1, len(reply) // 2)])
-                        continue
-                    conn.sendall(reply.encode("ascii") + b"\n")
 
     def answer(self, text: str) -> str | None:
         if text.upper() == "*IDN?":
