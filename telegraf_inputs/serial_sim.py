@@ -42,6 +42,7 @@ from .simulators import simulate_per_connection
 #: baud rate, data bits, parity, stop bits (as serial_lines.Line)
 LineSetting = tuple[int, int, str, float]
 S = TypeVar("S", bound="LineSimulator")
+ENDLESS = b"x" * 2048  # no terminator, no frame: as long as a pty's buffer takes at once
 D = TypeVar("D", bound=SerialDevice)
 
 
@@ -196,6 +197,7 @@ class LineFaults:
     error_next: bool = False  # the instrument's error reply instead of data
     garble_next: bool = False  # a bit flipped on the line in the middle of the reply
     cut_short_next: bool = False  # the reply stops halfway
+    endless_next: bool = False  # 2 KiB of noise without an end instead of the reply (a confused device)
 
     def take(self, name: str) -> bool:
         value = bool(getattr(self, name))
@@ -321,6 +323,10 @@ class LineSimulator:
                 continue
             if self.faults.silent or not request:
                 self.log.append((request, None))
+                continue
+            if self.faults.take("endless_next"):
+                self.log.append((request, None))
+                self._line.write(ENDLESS)  # at once: noise does not wait for the baud rate
                 continue
             reply = self.error_reply(request) if self.faults.take("error_next") else None
             if reply is None:

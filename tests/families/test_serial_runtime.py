@@ -5,6 +5,7 @@ deadlines that never hold the other devices up, and the older logger's example e
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -99,11 +100,48 @@ def test_a_read_past_its_deadline_is_reported_and_holds_no_other_device_up(tmp_p
 
 
 def test_the_older_loggers_example_reads_every_serial_device_with_simulate() -> None:
-    import subprocess
-
     run = subprocess.run(executable("telegraf-lab") + ["run", "--config", str(EXAMPLE), "--simulate", "--once"],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 0, run.stderr
     written = {line["tags"]["device"] for line in parse_lines(run.stdout)}
     assert written == {e["Device"] for e in example_entries()}
     assert "E!" not in run.stderr and "W!" not in run.stderr
+
+
+ASKED = [e for e in example_entries() if e["Model"] != "KJLC ACG"]  # the ACG streams: nothing is asked of it
+
+
+@pytest.mark.parametrize("entry", ASKED, ids=lambda e: e["Model"])
+def test_an_endless_reply_is_cut_at_the_limit_and_the_next_gather_reads(tmp_path: Path, entry: dict[str, Any]) -> None:
+    sim = SIMULATORS[entry["Model"]]().start()
+    device = {**entry, "Address": sim.path, "Timeout": 0.5}
+    count = len(device["Channels"])
+    exe = ExecdProcess(["run", "--config", str(write_config(tmp_path, [device]))], name="telegraf-lab")
+    try:
+        sim.faults.endless_next = True  # 2 KiB without an end instead of the first reply
+        exe.trigger()
+        error = exe.wait_stderr(f"E! device '{entry['Device']}'")
+        assert len(error) < 1000  # the noise is not copied into the log
+        exe.trigger()
+        lines = parse_lines("\n".join(exe.read_lines(count)))
+        assert all(line["tags"]["device"] == entry["Device"] for line in lines)
+        exe.wait_stderr("recovered after 1 failed gather(s)")
+        assert exe.close_stdin() < 2
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize("entry", example_entries(), ids=lambda e: e["Model"])
+def test_every_serial_family_reads_over_a_socket_url_as_on_windows(tmp_path: Path, entry: dict[str, Any]) -> None:
+    sim = SIMULATORS[entry["Model"]]()
+    sim.transport = "socket"  # pyserial's socket:// URL: what the simulators serve on Windows, where ptys do not exist
+    sim.start()
+    try:
+        assert sim.path.startswith("socket://127.0.0.1:")
+        run = subprocess.run(executable("telegraf-lab") + ["run", "--config", str(write_config(
+            tmp_path, [{**entry, "Address": sim.path, "Timeout": 1}])), "--once"], capture_output=True, text=True,
+            timeout=60)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert len(parse_lines(run.stdout)) == len(entry["Channels"])
+    finally:
+        sim.stop()
