@@ -213,6 +213,7 @@ class LineSimulator:
     """
 
     name = "serial-sim"
+    reset_on_silence = False  # drop a partial request when the line falls silent (frames that end by silence)
 
     def __init__(
         self,
@@ -308,6 +309,8 @@ class LineSimulator:
                 continue
             data = self._line.poll(0.02)
             if not data:
+                if self.reset_on_silence:
+                    buffer = b""
                 self.idle()
                 continue
             buffer = self._handle(buffer + data)

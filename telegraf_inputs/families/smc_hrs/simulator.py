@@ -30,35 +30,28 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import queue
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ...modbus import crc16, with_crc
-from ...serial_sim import Line, SocketLine, open_line
+from ...serial_sim import LineFaults, LineSimulator
 from ...simulators import run_standalone
 from .protocol import ACK, ALARM_BITS, ETX, NAK, STX, bcc
 
 
 @dataclass
-class Faults:
-    """Faults to inject; the ``*_next`` ones apply to one reply and then clear."""
+class Faults(LineFaults):
+    """The chiller's faults beside every serial instrument's; the ``*_next`` ones apply to one reply."""
 
-    silent: bool = False  # answer nothing (chiller off, cable unplugged)
-    delay_s: float = 0.0  # extra time before every reply
     nak_next: str | None = None  # a negative reply with this exception code (MODBUS: exception number)
-    garble_next: bool = False  # a bit flipped on the line
     bad_check_next: bool = False  # wrong BCC (simple) or CRC (MODBUS)
     wrong_station_next: bool = False  # the reply carries another station number
     truncate_next: bool = False  # the reply stops halfway
 
-    def take(self, name: str) -> object:
-        value = getattr(self, name)
-        setattr(self, name, None if name == "nak_next" else False)
-        return value
+    def take_nak(self) -> str | None:
+        code, self.nak_next = self.nak_next, None
+        return code
 
 
 @dataclass
@@ -98,8 +91,11 @@ def simple_data(tenths: int) -> str:
     return f"-{-tenths:04d}" if tenths < 0 else f"{tenths:05d}"
 
 
-class HrsSimulator:
+class HrsSimulator(LineSimulator):
     """SMC HRS chiller(s) on a pty; ``path`` is what to give as the device's Address."""
+
+    name = "smc-hrs-sim"
+    reset_on_silence = True  # silence on the line ends any partial frame (MODBUS RTU frames end by silence)
 
     def __init__(
         self,
@@ -114,48 +110,14 @@ class HrsSimulator:
         link: str | os.PathLike[str] | None = None,
         transport: str = "pty" if sys.platform != "win32" else "socket",
     ) -> None:
+        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
         self.chillers = {station: Chiller() for station in stations}
         self.protocol = protocol
         self.bcc = bcc
-        self.line = (baudrate, bytesize, parity, stopbits)
-        self.char_time = (1 + bytesize + (parity != "N") + stopbits) / baudrate
         self.model = model
-        self.link = Path(link) if link is not None else None
-        self.transport = transport
-        self.faults = Faults()
-        self.log: list[tuple[bytes, bytes | None]] = []  # (request, reply or None)
-        self.line_mismatches = 0
-        self._line: Line | None = None
-        self._path = ""
-        self._port = 0  # a socket line comes back on the same port
-        self._commands: queue.Queue[tuple[str, threading.Event]] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="smc-hrs-sim", daemon=True)
+        self.faults: Faults = Faults()
 
     # ------------------------------------------------------------------ control
-
-    @property
-    def path(self) -> str:
-        """What to give as the device's Address: the pty (or its link), or a ``socket://`` URL."""
-        return self._path
-
-    def start(self) -> HrsSimulator:
-        self._open()
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self._close()
-
-    def vanish(self) -> None:
-        """The USB adapter is unplugged: the port fails and its path disappears."""
-        self._command("vanish")
-
-    def reappear(self) -> None:
-        """Plugged back in: a new pty, reachable under the same link."""
-        self._command("reappear")
 
     def raise_alarm(self, name: str, station: int | None = None) -> None:
         """Set an alarm flag by name (see ALARM_BITS), or ``flag3_bitN``."""
@@ -170,60 +132,13 @@ class HrsSimulator:
         for chiller in self.chillers.values():
             chiller.alarm_words = [0, 0, 0]
 
-    def _command(self, what: str) -> None:
-        done = threading.Event()
-        self._commands.put((what, done))
-        if not done.wait(2):
-            raise RuntimeError(f"simulator did not {what}")
-
-    def _open(self) -> None:
-        line = open_line(self.transport, self.line, self.link, self._port)
-        if isinstance(line, SocketLine):
-            self._port = line.port
-        self._line, self._path = line, line.path
-
-    def _close(self) -> None:
-        if self._line is not None:
-            self._line.close()
-        self._line = None
-
     # ------------------------------------------------------------------ serving
 
-    def _serve(self) -> None:
-        buffer = b""
-        while not self._stop.is_set():
-            while not self._commands.empty():
-                what, done = self._commands.get()
-                self._close()
-                buffer = b""
-                if what == "reappear":
-                    self._open()
-                done.set()
-            if self._line is None:
-                time.sleep(0.01)
-                continue
-            data = self._line.poll(0.02)
-            if not data:
-                buffer = b""  # silence on the line ends any partial frame
-                continue
-            buffer = self._handle(buffer + data)
+    def respond(self, request: bytes) -> bytes | None:
+        return self._simple(request) if self.protocol == "simple" else self._modbus(request)
 
-    def _handle(self, buffer: bytes) -> bytes:
-        """Answer every complete request in ``buffer``; return what is left."""
-        while True:
-            request, buffer = self._next_frame(buffer)
-            if request is None:
-                return buffer
-            if self._line is None or not self._line.matches(self.line):
-                self.line_mismatches += 1
-                self.log.append((request, None))
-                continue
-            reply = self._simple(request) if self.protocol == "simple" else self._modbus(request)
-            if reply is not None and not self.faults.silent:
-                reply = self._damage(reply)
-                self._send(request, reply)
-            else:
-                self.log.append((request, None))
+    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
+        return self._next_frame(buffer)
 
     def _next_frame(self, buffer: bytes) -> tuple[bytes | None, bytes]:
         if self.protocol == "simple":
@@ -242,7 +157,7 @@ class HrsSimulator:
             return None, buffer
         return buffer[:8], buffer[8:]
 
-    def _damage(self, reply: bytes) -> bytes:
+    def damage(self, reply: bytes) -> bytes:
         f = self.faults
         if f.take("wrong_station_next"):
             reply = self._restation(reply)
@@ -262,19 +177,6 @@ class HrsSimulator:
             return frame + bytes([bcc(frame)]) if self.bcc else frame
         return with_crc(bytes([(reply[0] % 247) + 1]) + reply[1:-2])
 
-    def _send(self, request: bytes, reply: bytes) -> None:
-        """Write ``reply`` as the line would deliver it: after the request's and its own transmission time."""
-        self.log.append((request, reply))
-        time.sleep(len(request) * self.char_time + self.faults.delay_s)
-        half = len(reply) // 2
-        for part in (reply[:half], reply[half:]):
-            time.sleep(len(part) * self.char_time)
-            try:
-                assert self._line is not None
-                self._line.write(part)
-            except (OSError, AssertionError):
-                return
-
     # ------------------------------------------------------------------ the simple protocol
 
     def _frame(self, body: str | bytes) -> bytes:
@@ -289,7 +191,7 @@ class HrsSimulator:
             return None  # another station's request (or noise) on the bus
         station, kind, command, data = body[:2], body[2], body[3:6], body[6:]
         chiller = self.chillers[int(station)]
-        if (code := self.faults.take("nak_next")) is not None:
+        if (code := self.faults.take_nak()) is not None:
             return self._frame(station.encode() + bytes([NAK]) + str(code).encode())
         if kind == "R" and not data and command in ("PV1", "SV1"):
             value = chiller.temperature() if command == "PV1" else chiller.set_point
@@ -315,7 +217,7 @@ class HrsSimulator:
         if station not in self.chillers:
             return None
         chiller = self.chillers[station]
-        if (code := self.faults.take("nak_next")) is not None:
+        if (code := self.faults.take_nak()) is not None:
             return with_crc(bytes([station, function | 0x80, int(str(code))]))
         first, second = int.from_bytes(request[2:4], "big"), int.from_bytes(request[4:6], "big")
         if function == 0x03:
