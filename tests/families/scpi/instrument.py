@@ -99,6 +99,10 @@ class TcpServed:
                         conn.sendall(reply.encode() + self.reply_end)
 
     def close(self) -> None:
+        try:  # stop listening now: a thread blocked in accept() keeps a merely closed socket listening
+            self.server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.server.close()
 
 
