@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .base import DeviceError
-from .keys import Custom, Key, Number
+from .base import DeviceError, DeviceSpec
+from .keys import Custom, Key, Number, Values
 from .logs import describe
 from .nodes import Node
-from .transports import MAX_REPLY, LineSocket, socket_address
+from .transports import MAX_REPLY, LineSocket, canonical_resource, socket_address
 
 log = logging.getLogger("telegraf_inputs")
 
@@ -248,3 +249,31 @@ def timeout_key(doc: str, default_ms: int) -> Key:
     return Number("Timeout", f"{doc}: below 100 in seconds (the older logger since late 2023), from 100 in "
                   "milliseconds (its 2022 files and this project's)", default_ms, exclusive_minimum=0,
                   maximum=3_600_000)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VisaDevice(DeviceSpec):
+    """A device read through VISA (or its raw socket): what every such family's entry gives."""
+
+    address: str = ""
+    visa_library: str = "@py"
+    visa_idn: str | None = None
+    cmd_on_init: tuple[str, ...] = ()
+    timeout_ms: int = 10000
+
+
+def visa_fields(values: Values, name: str, node: Node, hint: str = "") -> dict[str, Any]:
+    """The VisaDevice fields of a checked entry (``Address``, ``VisaLibrary``, ``VISAIDN``, ``CmdOnInit``,
+    ``Timeout``) and its connection: two spellings of one instrument (TCPIP0:: and TCPIP::) share one."""
+    address, library = values["Address"].strip(), values["VisaLibrary"]
+    if not RESOURCE_PATTERN.fullmatch(address):
+        raise node.error(f"{address!r} is not a VISA instrument resource; "
+                         f"{hint or 'use e.g. ' + ', '.join(RESOURCE_FORMS)}", "Address")  # fmt: skip
+    return {
+        "address": address,
+        "visa_library": library,
+        "visa_idn": values["VISAIDN"],
+        "cmd_on_init": values["CmdOnInit"],
+        "timeout_ms": timeout_in_ms(values["Timeout"], name),
+        "connection": f"{library}|{canonical_resource(address)}",
+    }

@@ -29,8 +29,7 @@ from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_devic
 from ...keys import Custom, Integer, Number, Text, Values
 from ...logs import excerpt
 from ...scpi import is_no_error, split_units
-from ...transports import canonical_resource
-from ...visa import RESOURCE_FORMS, RESOURCE_PATTERN, Instrument, cmd_on_init_key, timeout_in_ms, timeout_key
+from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
 from .protocol import (
     ERROR_QUEUE_SIZE,
     OVERLOAD,
@@ -96,14 +95,9 @@ class DaqChannel:
 
 
 @dataclass(frozen=True)
-class DaqDevice(DeviceSpec):
+class DaqDevice(VisaDevice):
     """A DAQ970A/973A device entry."""
 
-    address: str = ""
-    visa_library: str = "@py"
-    visa_idn: str | None = None
-    cmd_on_init: tuple[str, ...] = ()
-    timeout_ms: int = 10000
     channels: tuple[DaqChannel, ...] = ()
 
 
@@ -432,22 +426,12 @@ class Daq970aDriver(Driver):
                     f"DeviceChannel {ch.number} is already used by channel {seen[ch.number]!r}", "DeviceChannel"
                 )
             seen[ch.number] = ch.config.key
-        address, visa_library = values["Address"], values["VisaLibrary"]
-        timeout_ms = timeout_in_ms(values["Timeout"], config.name)
-        if not RESOURCE_PATTERN.fullmatch(address):
-            raise node.error(f"{address!r} is not a VISA instrument resource; use e.g. {', '.join(RESOURCE_FORMS)}",
-                             "Address")  # fmt: skip
+        fields = visa_fields(values, config.name, node)
         deadline = values["Deadline"]
         return DaqDevice(
             config=config,
-            # two spellings of one instrument (TCPIP0:: and TCPIP::) must share one connection
-            connection=f"{visa_library}|{canonical_resource(address)}",
-            deadline_s=float(deadline) if deadline is not None else 2 * timeout_ms / 1000 + 1,
-            address=address,
-            visa_library=visa_library,
-            visa_idn=values["VISAIDN"],
-            cmd_on_init=values["CmdOnInit"],
-            timeout_ms=timeout_ms,
+            deadline_s=float(deadline) if deadline is not None else 2 * fields["timeout_ms"] / 1000 + 1,
+            **fields,
             channels=channels,
         )
 

@@ -26,8 +26,8 @@ from ...keys import Custom, Flag, Integer, Number, Text
 from ...logs import describe, excerpt
 from ...scpi import ERROR_REPLY, is_no_error, split_units
 from ...serial_lines import Line, describe_line, line_of, serial_section
-from ...transports import ReplyError, canonical_resource
-from ...visa import RESOURCE_FORMS, RESOURCE_PATTERN, Instrument, cmd_on_init_key, timeout_in_ms, timeout_key
+from ...transports import ReplyError
+from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
 from .protocol import FALSE_REPLIES, FIELD_TYPES, MAX_JOINED, TRUE_REPLIES, ParseError, Parsing, extract
 
 log = logging.getLogger("telegraf_inputs")
@@ -43,14 +43,9 @@ class ScpiChannel:
 
 
 @dataclass(frozen=True)
-class ScpiDevice(DeviceSpec):
+class ScpiDevice(VisaDevice):
     """A device read by configuration."""
 
-    address: str = ""
-    visa_library: str = "@py"
-    visa_idn: str | None = None
-    cmd_on_init: tuple[str, ...] = ()
-    timeout_ms: int = 5000
     line: Line | None = None  # for ASRL resources
     read_termination: str = "\n"
     write_termination: str = "\n"
@@ -347,25 +342,16 @@ class ScpiDriver(Driver):
     def parse(self, node: Node) -> ScpiDevice:
         config = parse_device(node, DECLARATION)
         values, params = config.values, config.params
-        address, library = values["Address"].strip(), values["VisaLibrary"]
-        if not RESOURCE_PATTERN.fullmatch(address):
-            raise node.error(f"{address!r} is not a VISA instrument resource; use e.g. {', '.join(RESOURCE_FORMS)}",
-                             "Address")  # fmt: skip
-        serial = address.upper().startswith("ASRL")
+        fields = visa_fields(values, config.name, node)
+        serial = fields["address"].upper().startswith("ASRL")
         given = node.value.get("SerialConnectionParams") or {}
         if not serial and any(not str(k).startswith("_") for k in given):
             raise node.error("SerialConnectionParams is for serial (ASRL...) resources only", "SerialConnectionParams")
         channels = tuple(_parse_channel(ch) for ch in config.channels)
-        timeout_ms = timeout_in_ms(values["Timeout"], config.name)
         device = ScpiDevice(
             config=config,
-            connection=f"{library}|{canonical_resource(address)}",
             deadline_s=0.0,
-            address=address,
-            visa_library=library,
-            visa_idn=values["VISAIDN"],
-            cmd_on_init=values["CmdOnInit"],
-            timeout_ms=timeout_ms,
+            **fields,
             line=line_of(values["SerialConnectionParams"]) if serial else None,
             read_termination=params["ReadTermination"],
             write_termination=params["WriteTermination"],
@@ -377,7 +363,7 @@ class ScpiDriver(Driver):
         deadline = values["Deadline"]
         if deadline is None:  # every round trip may take the timeout, and an error-queue read after it
             trips = len(device.messages()) * (2 if device.error_query else 1)
-            deadline = trips * (timeout_ms / 1000 + device.query_delay_s) + 1
+            deadline = trips * (device.timeout_ms / 1000 + device.query_delay_s) + 1
         return replace(device, deadline_s=float(deadline))
 
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:

@@ -22,8 +22,7 @@ from ...keys import Text
 from ...logs import describe, excerpt
 from ...scpi import is_no_error
 from ...transports import ReplyError as SocketReplyError
-from ...transports import canonical_resource
-from ...visa import RESOURCE_FORMS, RESOURCE_PATTERN, Instrument, cmd_on_init_key, timeout_in_ms, timeout_key
+from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
 from .protocol import NO_DATA, QUERIES, SET_WATTS, ReplyError, parse
 
 log = logging.getLogger("telegraf_inputs")
@@ -39,12 +38,7 @@ class MeterChannel:
 
 
 @dataclass(frozen=True)
-class MeterDevice(DeviceSpec):
-    address: str = ""
-    visa_library: str = "@py"
-    visa_idn: str | None = None
-    cmd_on_init: tuple[str, ...] = ()
-    timeout_ms: int = 10000
+class MeterDevice(VisaDevice):
     channels: tuple[MeterChannel, ...] = ()
 
     def queries(self) -> list[str]:
@@ -147,23 +141,15 @@ class Pm100Driver(Driver):
     def parse(self, node: Node) -> MeterDevice:
         config = parse_device(node, DECLARATION)
         values = config.values
-        address, library = values["Address"].strip(), values["VisaLibrary"]
-        if not RESOURCE_PATTERN.fullmatch(address):
-            raise node.error(f"{address!r} is not a VISA instrument resource; the PM100D in its USBTMC (\"PM100D\" "
-                             "driver) mode is USB0::0x1313::0x8078::<serial>::INSTR", "Address")  # fmt: skip
+        fields = visa_fields(values, config.name, node, hint='the PM100D in its USBTMC ("PM100D" driver) mode is '
+                             "USB0::0x1313::0x8078::<serial>::INSTR")  # fmt: skip
         channels = tuple(MeterChannel(ch, *QUERIES[ch.values["Type"]]) for ch in config.channels)
-        timeout_ms = timeout_in_ms(values["Timeout"], config.name)
         deadline = values["Deadline"]
         queries = len({ch.query for ch in channels})
         return MeterDevice(
             config=config,
-            connection=f"{library}|{canonical_resource(address)}",
-            deadline_s=float(deadline) if deadline is not None else queries * timeout_ms / 1000 + 1,
-            address=address,
-            visa_library=library,
-            visa_idn=values["VISAIDN"],
-            cmd_on_init=values["CmdOnInit"],
-            timeout_ms=timeout_ms,
+            deadline_s=float(deadline) if deadline is not None else queries * fields["timeout_ms"] / 1000 + 1,
+            **fields,
             channels=channels,
         )
 
