@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from .logs import excerpt
+
+ERROR_QUEUE_LIMIT = 30  # error-queue replies read at most in one go (a queue that never says "no error")
 
 #: a reply that is an instrument's error report, not data: -113,"Undefined header" (SCPI's errors are negative)
 ERROR_REPLY = re.compile(r'\s*-\d{1,4}\s*,\s*"[^"]*"\s*')
@@ -28,3 +33,24 @@ def split_units(reply: str) -> list[str]:
             current.append(c)
     units.append("".join(current))
     return units
+
+
+def read_error_queue(
+    ask: Callable[[], str],
+    first: str | None = None,
+    *,
+    into: list[str] | None = None,
+    limit: int = ERROR_QUEUE_LIMIT,
+    bound: int | None = 200,
+) -> list[str]:
+    """The errors an instrument's queue holds: ``ask`` (its SYST:ERR?) until it reports none, ``limit`` errors
+    at most; ``first`` is a reply already read.  Each error is cut to ``bound`` characters.  ``into``
+    collects them as they come, so that those read before ``ask`` raises are kept."""
+    errors = [] if into is None else into
+    reply = first if first is not None else ask()
+    for _ in range(limit):
+        if is_no_error(reply):
+            break
+        errors.append(reply if bound is None else excerpt(reply, bound))
+        reply = ask()
+    return errors

@@ -28,7 +28,7 @@ from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Integer, Number, Text, Values
 from ...logs import excerpt
-from ...scpi import is_no_error, split_units
+from ...scpi import read_error_queue, split_units
 from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
 from .protocol import (
     ERROR_QUEUE_SIZE,
@@ -261,14 +261,8 @@ class DaqSession(Session):
 
     def drain_errors(self, first: str | None = None) -> list[str]:
         """Read the instrument's error queue until it reports no error."""
-        errors = []
-        reply = first if first is not None else self._query("SYST:ERR?", "reading the error queue")
-        for _ in range(ERROR_QUEUE_SIZE + 5):  # never loop forever on a bad reply
-            if is_no_error(reply):
-                break
-            errors.append(reply)
-            reply = self._query("SYST:ERR?", "reading the error queue")
-        return errors
+        return read_error_queue(lambda: self._query("SYST:ERR?", "reading the error queue"), first,
+                                limit=ERROR_QUEUE_SIZE + 5, bound=None)  # fmt: skip
 
     def configure(self) -> None:
         # *CLS rides with the first query: a lone write followed by a query

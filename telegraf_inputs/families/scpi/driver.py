@@ -24,15 +24,13 @@ from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Flag, Integer, Number, Text
 from ...logs import describe, excerpt
-from ...scpi import ERROR_REPLY, is_no_error, split_units
+from ...scpi import ERROR_REPLY, read_error_queue, split_units
 from ...serial_lines import Line, describe_line, line_of, serial_section
 from ...transports import ReplyError
 from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
 from .protocol import FALSE_REPLIES, FIELD_TYPES, MAX_JOINED, TRUE_REPLIES, ParseError, Parsing, extract
 
 log = logging.getLogger("telegraf_inputs")
-
-ERROR_QUEUE_LIMIT = 30  # error-queue replies read at most in one go (a queue that never says "no error")
 
 
 @dataclass(frozen=True)
@@ -229,18 +227,14 @@ class ScpiSession(Session):
 
     def error_queue(self, device: ScpiDevice) -> list[str]:
         """The instrument's queued errors (ErrorQuery until it reports none); [] without an ErrorQuery."""
-        if device.error_query is None:
+        query = device.error_query
+        if query is None:
             return []
-        errors = []
-        for _ in range(ERROR_QUEUE_LIMIT):
-            try:
-                reply = self.exchange(device, device.error_query)
-            except NoReply as exc:
-                errors.append(f"({device.error_query} got no reply: {exc})")
-                break
-            if is_no_error(reply):
-                break
-            errors.append(excerpt(reply, 200))
+        errors: list[str] = []
+        try:
+            read_error_queue(lambda: self.exchange(device, query), into=errors)
+        except NoReply as exc:
+            errors.append(f"({query} got no reply: {exc})")
         return errors
 
     def configure(self) -> None:

@@ -20,14 +20,13 @@ from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Text
 from ...logs import describe, excerpt
-from ...scpi import is_no_error
+from ...scpi import read_error_queue
 from ...transports import ReplyError as SocketReplyError
 from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
 from .protocol import NO_DATA, QUERIES, SET_WATTS, ReplyError, parse
 
 log = logging.getLogger("telegraf_inputs")
 TYPES = tuple(QUERIES)
-ERROR_QUEUE_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -75,13 +74,7 @@ class MeterSession(Session):
             raise DeviceError(f"{message!r}: {describe(exc)}") from exc
 
     def errors(self) -> list[str]:
-        found = []
-        for _ in range(ERROR_QUEUE_LIMIT):
-            reply = self._query("SYST:ERR?")
-            if is_no_error(reply):
-                break
-            found.append(excerpt(reply, 200))
-        return found
+        return read_error_queue(lambda: self._query("SYST:ERR?"))
 
     def configure(self) -> None:
         idn = self._query("*IDN?")
