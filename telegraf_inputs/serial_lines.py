@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from .base import DeviceError, DeviceSpec, Driver, Reading, Session
+from .config import ChannelConfig
 from .keys import Custom, Integer, Key, Keys, Number, Section, Text, Values
+from .lineprotocol import FieldValue
 from .logs import describe
 from .nodes import ConfigError, Node
 from .transports import serial_port_key
@@ -228,6 +231,18 @@ def timed(call: Callable[[], T]) -> tuple[T | BadReply, int]:
     except BadReply as exc:
         result = exc
     return result, (start + time.time_ns()) // 2
+
+
+def ask_each(queries: Iterable[str], ask: Callable[[str], T]) -> dict[str, tuple[T | BadReply, int]]:
+    """Each distinct query asked once, in order: its result (or the BadReply) and the time midway through it."""
+    return {query: timed(partial(ask, query)) for query in dict.fromkeys(queries)}
+
+
+def reading_of(config: ChannelConfig, result: FieldValue | BadReply, when: int) -> Reading:
+    """A channel's reading from its exchange's result: the value, or the bad reply as a failed read."""
+    if isinstance(result, BadReply):
+        return Reading(config, None, when, problem=str(result), failed=True)
+    return Reading(config, result, when)
 
 
 def open_port(device: SerialDevice, **options: Any) -> Port:

@@ -25,6 +25,7 @@ from ...serial_lines import (
     SerialDevice,
     SerialDriver,
     SerialSession,
+    reading_of,
     serial_fields,
     serial_keys,
     shared_port_problems,
@@ -149,7 +150,7 @@ def _reading(ch: GaugeChannel, replies: dict[str, tuple[str | BadReply, int]], c
         return Reading(ch.config, None, when, problem="the ion gauge's filament is off (IGS); no pressure read")
     data, when = replies[ch.command]
     if isinstance(data, BadReply):
-        return Reading(ch.config, None, when, problem=str(data), failed=True)
+        return reading_of(ch.config, data, when)
     try:
         value: FieldValue = filament(data) if ch.command == "IGS" else pressure(data, ch.command)
     except ReplyError as exc:

@@ -22,9 +22,10 @@ from ...serial_lines import (
     SerialDevice,
     SerialDriver,
     SerialSession,
+    ask_each,
+    reading_of,
     serial_fields,
     serial_keys,
-    timed,
 )
 from .protocol import COMMAND_END, QUERIES, REPLY_END, ReplyError, parse_number, remote_name
 
@@ -89,16 +90,14 @@ class CtcSession(SerialSession):
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, CtcDevice)
-        results = {q: timed(partial(self._number, device, q)) for q in device.queries()}
+        results = ask_each(device.queries(), partial(self._number, device))
         readings = []
         for ch in device.channels:
             value, when = results[ch.query]
-            if isinstance(value, BadReply):
-                readings.append(Reading(ch.config, None, when, problem=str(value), failed=True))
-            elif not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 readings.append(Reading(ch.config, value, when, problem=f"{ch.query!r} reads {value} (sensor open?)"))
             else:
-                readings.append(Reading(ch.config, value, when))
+                readings.append(reading_of(ch.config, value, when))
         return readings
 
     def _number(self, device: CtcDevice, query: str) -> float:

@@ -24,6 +24,7 @@ from ...serial_lines import (
     SerialDevice,
     SerialDriver,
     SerialSession,
+    reading_of,
     serial_fields,
     serial_keys,
     shared_port_problems,
@@ -115,13 +116,11 @@ class Sim922Session(SerialSession):
         readings = []
         for ch in device.channels:
             value, when = results[ch.type, ch.number]
-            if isinstance(value, BadReply):
-                readings.append(Reading(ch.config, None, when, problem=str(value), failed=True))
-                continue
-            problem = None
-            if ch.type == "Temperature" and value <= 0:
+            if ch.type == "Temperature" and isinstance(value, float) and value <= 0:
                 problem = f"channel {ch.number} reads {value:g} K: no diode, or outside its calibration curve"
-            readings.append(Reading(ch.config, value, when, problem=problem))
+                readings.append(Reading(ch.config, value, when, problem=problem))
+            else:
+                readings.append(reading_of(ch.config, value, when))
         return readings
 
     def _values(self, device: Sim922Device, query: str, count: int) -> list[float]:

@@ -19,9 +19,10 @@ from ...serial_lines import (
     SerialDevice,
     SerialDriver,
     SerialSession,
+    ask_each,
+    reading_of,
     serial_fields,
     serial_keys,
-    timed,
 )
 from .protocol import AXES, COMMAND_END, PROMPT, QUERIES, ReplyError, parse_value
 
@@ -69,15 +70,8 @@ class PiezoSession(SerialSession):
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, PiezoDevice)
-        results = {q: timed(partial(self._value, device, q)) for q in device.queries()}
-        readings = []
-        for ch in device.channels:
-            value, when = results[ch.query]
-            if isinstance(value, BadReply):
-                readings.append(Reading(ch.config, None, when, problem=str(value), failed=True))
-            else:
-                readings.append(Reading(ch.config, value, when))
-        return readings
+        results = ask_each(device.queries(), partial(self._value, device))
+        return [reading_of(ch.config, *results[ch.query]) for ch in device.channels]
 
     def _value(self, device: PiezoDevice, query: str) -> float:
         raw = self.query(device, query.encode("ascii") + COMMAND_END, PROMPT, limit=256)
