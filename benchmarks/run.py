@@ -1244,29 +1244,53 @@ def _scpi_older_way(address: str, queries: Sequence[str], cycles: int) -> list[f
         inst.close()
 
 
+def gather_beside(
+    name: str, entry: dict[str, Any], gathers: int, raw: Callable[[int], object] | None = None, pause_s: float = 0.0
+) -> tuple[list[float], list[float], list[float]]:
+    """``name`` in execd mode on ``entry``: 3 gathers to warm up, then ``gathers``, each followed by ``raw(n)``
+    (the same readings by the thinnest client, on the same simulator, timed here). Wall and CPU of each
+    gather, and the raw client's walls."""
+    exe = Execd(name, write_config([entry]))
+    count = len(entry["Channels"])
+    walls, cpus, raws = [], [], []
+    try:
+        for _ in range(3):
+            exe.gather(lines_at_least(count))
+        for n in range(gathers):
+            time.sleep(pause_s)
+            g = exe.gather(lines_at_least(count))
+            walls.append(g.wall_s)
+            cpus.append(g.cpu_s)
+            if raw is not None:
+                start = time.perf_counter()
+                raw(n)
+                raws.append(time.perf_counter() - start)
+    finally:
+        exe.close()
+    return walls, cpus, raws
+
+
+def line_client(sock: socket.socket, messages: Sequence[bytes]) -> Callable[[int], None]:
+    """A raw text client on ``sock``: each message sent, and its reply line read."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    reader = sock.makefile("rb")
+
+    def exchange(_: int) -> None:
+        for message in messages:
+            sock.sendall(message)
+            reader.readline()
+
+    return exchange
+
+
 def row_scpi(rig: Rig, latency: float, gathers: int) -> FamilyRow:
     sim = rig("scpi", name="family-scpi", answers=SCPI_QUERIES, latency_s=latency)
     channels = {f"ch{i}": {"Query": q, "tags": {"ch": str(i)}} for i, q in enumerate(SCPI_QUERIES)}
     entry = {"Device": "meter", "Model": "SCPI", "Address": sim["address"], "measurement": "bench",
              "DeviceSpecificParams": {"JoinQueries": True}, "Channels": channels}  # fmt: skip
-    exe = Execd(SCPI, write_config([entry]))
-    walls, cpus, wires = [], [], []
-    joined = (";".join(SCPI_QUERIES) + "\n").encode()
-    try:
-        for _ in range(3):
-            exe.gather(lines_at_least(len(channels)))
-        with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
-            reader = raw.makefile("rb")
-            for _ in range(gathers):
-                g = exe.gather(lines_at_least(len(channels)))
-                walls.append(g.wall_s)
-                cpus.append(g.cpu_s)
-                start = time.perf_counter()
-                raw.sendall(joined)
-                reader.readline()
-                wires.append(time.perf_counter() - start)
-    finally:
-        exe.close()
+    with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+        joined = [(";".join(SCPI_QUERIES) + "\n").encode()]
+        walls, cpus, wires = gather_beside(SCPI, entry, gathers, line_client(raw, joined))
     older = _scpi_older_way(sim["address"], list(SCPI_QUERIES), max(3, gathers // 4))
     return FamilyRow("scpi", f"{len(channels)} queries, JoinQueries, L = {latency * 1e3:g} ms per message", wires,
                      walls, cpus, older, "one query per round trip (pyvisa query())")  # fmt: skip
@@ -1307,19 +1331,7 @@ def serial_row(
     """A serial family's row: its executable on the simulator's pty; wire = its gather's bytes at the baud rate."""
     made = rig("serial", name=f"family-{family}", kind=family, **sim)
     config = entry(made["path"])
-    exe = Execd(f"telegraf-{family.replace('_', '-')}", write_config([config]))
-    count = len(config["Channels"])
-    walls, cpus = [], []
-    try:
-        for _ in range(3):
-            exe.gather(lines_at_least(count))
-        for _ in range(gathers):
-            time.sleep(pause_s)  # gathers come seconds apart in use: a bus's pause between commands is long over
-            g = exe.gather(lines_at_least(count))
-            walls.append(g.wall_s)
-            cpus.append(g.cpu_s)
-    finally:
-        exe.close()
+    walls, cpus, _ = gather_beside(f"telegraf-{family.replace('_', '-')}", config, gathers, pause_s=pause_s)
     traffic = rig("traffic", name=f"family-{family}")
     wire = traffic["bytes"] / (gathers + 3) * made["char_time"] + gaps_s  # the bytes of one gather, both ways
     return FamilyRow(family, load, [wire], walls, cpus, older(made["path"]), older_what)
@@ -1441,26 +1453,17 @@ def row_cryomech_cpa(rig: Rig, latency: float, gathers: int) -> FamilyRow:
     channels = {t: {"Type": t, "tags": {"ch": t}} for t in registers}
     entry = {"Device": "cpa", "Model": "Cryomech CPA1110", "Address": sim["address"], "measurement": "bench",
              "Channels": channels}  # fmt: skip
-    exe = Execd("telegraf-cryomech-cpa", write_config([entry]))
-    walls, cpus, wires, older = [], [], [], []
-    try:
-        for _ in range(3):
-            exe.gather(lines_at_least(len(channels)))
-        with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
-            for n in range(gathers):
-                g = exe.gather(lines_at_least(len(channels)))
-                walls.append(g.wall_s)
-                cpus.append(g.cpu_s)
-                start = time.perf_counter()
-                _modbus_read(raw, n, 1, 55)  # the same registers, by the thinnest client
-                wires.append(time.perf_counter() - start)
-                if n % 4 == 0:  # the older logger's way: one request per channel
-                    start = time.perf_counter()
-                    for register in registers.values():
-                        _modbus_read(raw, n, register, 1)
-                    older.append(time.perf_counter() - start)
-    finally:
-        exe.close()
+    with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+        # the thinnest client reads the same registers; the older logger's way, one request per channel, after
+        walls, cpus, wires = gather_beside(
+            "telegraf-cryomech-cpa", entry, gathers, lambda n: _modbus_read(raw, n, 1, 55)
+        )
+        older = []
+        for n in range(max(3, gathers // 4)):
+            start = time.perf_counter()
+            for register in registers.values():
+                _modbus_read(raw, n, register, 1)
+            older.append(time.perf_counter() - start)
     return FamilyRow("cryomech_cpa", f"6 channels, L = {latency * 1e3:g} ms per request", wires, walls, cpus, older,
                      "one FC04 request per channel")  # fmt: skip
 
@@ -1473,25 +1476,9 @@ def row_rp_lockbox(rig: Rig, latency: float, gathers: int) -> FamilyRow:
                 **{t: {"Type": t, "PID": "11", "tags": {"ch": t}} for t in ("PGain", "IGain", "DGain")}}  # fmt: skip
     entry = {"Device": "lockbox", "Model": "rp-lockbox", "Address": "127.0.0.1",
              "SCPIConnectionParams": {"Port": sim["port"]}, "measurement": "bench", "Channels": channels}  # fmt: skip
-    exe = Execd("telegraf-rp-lockbox", write_config([entry]))
-    walls, cpus, wires = [], [], []
-    try:
-        for _ in range(3):
-            exe.gather(lines_at_least(len(channels)))
-        with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            reader = raw.makefile("rb")
-            for _ in range(gathers):
-                g = exe.gather(lines_at_least(len(channels)))
-                walls.append(g.wall_s)
-                cpus.append(g.cpu_s)
-                start = time.perf_counter()
-                for query in queries:
-                    raw.sendall(query.encode() + b"\r\n")
-                    reader.readline()
-                wires.append(time.perf_counter() - start)
-    finally:
-        exe.close()
+    with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+        messages = [query.encode() + b"\r\n" for query in queries]
+        walls, cpus, wires = gather_beside("telegraf-rp-lockbox", entry, gathers, line_client(raw, messages))
     return FamilyRow("rp_lockbox", "4 queries on 127.0.0.1", wires, walls, cpus, wires,
                      "one query per round trip, read to CR LF (as here)")  # fmt: skip
 
@@ -1510,24 +1497,17 @@ def row_pydase(rig: Rig, latency: float, gathers: int) -> FamilyRow:
              "Channels": channels}  # fmt: skip
     targets = ["/api/v1/get_value?access_path=" + quote(p, safe="")
                for p in ("temperature", "channels[0].power", "channels[1].power")]  # fmt: skip
-    exe = Execd("telegraf-pydase", write_config([entry]))
-    walls, cpus, wires = [], [], []
     raw = http.client.HTTPConnection("127.0.0.1", sim["port"], timeout=5)
+
+    def get_all(_: int) -> None:
+        for target in targets:
+            raw.request("GET", target)
+            raw.getresponse().read()
+
     try:
-        for _ in range(3):
-            exe.gather(lines_at_least(len(channels)))
-        for _ in range(gathers):
-            g = exe.gather(lines_at_least(len(channels)))
-            walls.append(g.wall_s)
-            cpus.append(g.cpu_s)
-            start = time.perf_counter()
-            for target in targets:
-                raw.request("GET", target)
-                raw.getresponse().read()
-            wires.append(time.perf_counter() - start)
+        walls, cpus, wires = gather_beside("telegraf-pydase", entry, gathers, get_all)
     finally:
         raw.close()
-        exe.close()
     return FamilyRow("pydase", "3 attributes, HTTP on 127.0.0.1", wires, walls, cpus, wires,
                      "not rebuilt (Socket.IO client); the raw GETs again")  # fmt: skip
 
@@ -1538,25 +1518,9 @@ def row_thorlabs_pm100(rig: Rig, latency: float, gathers: int) -> FamilyRow:
     channels = {t: {"Type": t, "tags": {"ch": t}} for t in ("Power", "Wavelength", "PowerAutoRange")}
     entry = {"Device": "pm", "Model": "Thorlabs PM100", "Address": sim["address"], "measurement": "bench",
              "Channels": channels}  # fmt: skip
-    exe = Execd("telegraf-thorlabs-pm100", write_config([entry]))
-    walls, cpus, wires = [], [], []
-    try:
-        for _ in range(3):
-            exe.gather(lines_at_least(len(channels)))
-        with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            reader = raw.makefile("rb")
-            for _ in range(gathers):
-                g = exe.gather(lines_at_least(len(channels)))
-                walls.append(g.wall_s)
-                cpus.append(g.cpu_s)
-                start = time.perf_counter()
-                for query in queries:
-                    raw.sendall(query.encode() + b"\n")
-                    reader.readline()
-                wires.append(time.perf_counter() - start)
-    finally:
-        exe.close()
+    with socket.create_connection(("127.0.0.1", sim["port"])) as raw:
+        messages = [query.encode() + b"\n" for query in queries]
+        walls, cpus, wires = gather_beside("telegraf-thorlabs-pm100", entry, gathers, line_client(raw, messages))
     older = _scpi_older_way(sim["address"], queries, max(3, gathers // 4))
     return FamilyRow("thorlabs_pm100", "3 queries, SCPI socket on 127.0.0.1", wires, walls, cpus, older,
                      "pyvisa query() per channel")  # fmt: skip
