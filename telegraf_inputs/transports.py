@@ -231,6 +231,11 @@ def why(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def error_and_description(body: Any) -> str:
+    """An error body of the {"error": ..., "description": ...} kind, worded."""
+    return f"{body.get('error', '?')}: {body.get('description', '')}".rstrip(": ")
+
+
 class HttpClient:
     """GETs JSON over one kept-alive ``requests.Session``: bounded bodies, total deadlines, redirects kept on origin.
 
@@ -248,22 +253,25 @@ class HttpClient:
         self.session = requests.Session()
 
     def get_json(
-        self, url: str, headers: dict[str, str], timeout_s: float, what: str, detail: Callable[[Any], str] | None = None
+        self,
+        url: str,
+        headers: dict[str, str],
+        timeout_s: float,
+        what: str,
+        detail: Callable[[Any], str] = error_and_description,
     ) -> Any:
         """The decoded JSON body of a GET; HttpError (message safe to log) on any failure.
 
-        ``detail`` words an error reply's JSON body (by default {"error": ..., "description": ...}).
+        ``detail`` words an error reply's JSON body; a body it cannot word (TypeError, KeyError,
+        AttributeError) is left out of the message.
         """
         deadline = time.monotonic() + timeout_s
         body, status, reply_headers = self._get(url, headers, deadline, timeout_s, what)
         if status >= 400:
             detail_text = ""
             try:
-                error = json.loads(body)
-                if detail is not None:
-                    detail_text = ": " + detail(error)
-                else:
-                    detail_text = f": {error.get('error', '?')}: {error.get('description', '')}".rstrip(": ")
+                worded = detail(json.loads(body))
+                detail_text = f": {worded}" if worded else ""
             except (ValueError, AttributeError, RecursionError, TypeError, KeyError):
                 pass
             reason = reply_headers.get("reason", "")

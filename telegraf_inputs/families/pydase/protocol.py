@@ -28,6 +28,7 @@ def access_path(attribute: str, subclass: str | None = None, index: int | str | 
 
 
 def exception_text(body: object) -> str:
-    """A serialized exception's name and message."""
-    assert isinstance(body, dict)
+    """A serialized exception's name and message (TypeError if the body is not one)."""
+    if not isinstance(body, dict):
+        raise TypeError("not a serialized exception")
     return f"{body.get('name', 'Exception')}: {str(body.get('value', ''))[:300]}"
