@@ -10,12 +10,13 @@ end, never past a size limit or the port's timeout.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from .base import DeviceError, DeviceSpec, Driver, Reading, Session
 from .config import ChannelConfig
@@ -26,6 +27,7 @@ from .nodes import ConfigError, Node
 from .transports import serial_port_key
 
 T = TypeVar("T")
+log = logging.getLogger("telegraf_inputs")
 
 if sys.platform != "win32":
     from termios import error as _termios_error  # pyserial's flush of a vanished port on POSIX
@@ -157,8 +159,13 @@ def serial_fields(values: Values, deadline_exchanges: int) -> dict[str, Any]:
         "timeout_s": timeout_s,
         # /dev/serial/by-id/... and /dev/ttyUSB0 may be one port: one connection
         "connection": serial_port_key(address),
-        "deadline_s": float(deadline) if deadline is not None else timeout_s * deadline_exchanges + 1,
+        # one Timeout more: the drain of the line after a failed reply (SerialSession.drain)
+        "deadline_s": float(deadline) if deadline is not None else timeout_s * (deadline_exchanges + 1) + 1,
     }
+
+
+#: a drain after a failed reply gives up when the line is still sending after this many Timeouts
+DRAIN_TIMEOUTS = 3
 
 
 class NoReply(DeviceError):
@@ -169,13 +176,73 @@ class BadReply(Exception):
     """A reply that came but is not a valid one (cut short, garbled, an error reply); the message says how."""
 
 
-class SerialSession(Session):
+class Resync:
+    """Keeps a serial line in step: a serial line cannot tell a late reply from the next one.
+
+    After a request that got no reply, a cut-short one or one that failed its
+    check (``refused``), the line is out of step: before anything else is asked
+    on it, ``settle`` drains it until it has been silent for the device's
+    ``Timeout``.  A port closed out of step is drained when it is opened again.
+    """
+
+    #: ports closed out of step (by their connection key): the next session on them drains first
+    unsettled: ClassVar[set[str]] = set()
+    port: Port
+    key = ""
+    in_step = True
+    drained = 0  # bytes dropped by drains, over the session
+
+    def track(self, key: str) -> None:
+        """Follow the line of connection ``key``: out of step if it was closed so."""
+        self.key = key
+        self.in_step = key not in Resync.unsettled
+
+    def refused(self, why: str) -> BadReply:
+        """A reply that came but failed its check: the line is out of step (what follows may be its rest)."""
+        self.in_step = False
+        return BadReply(why)
+
+    def settle(self, timeout_s: float, where: str) -> None:
+        """If out of step: drop what the line still sends until it has been silent for ``timeout_s``.
+
+        The port's reads end after its timeout (``timeout_s``): a read that returns nothing is that silence.
+        DeviceError if the line is still sending after DRAIN_TIMEOUTS of them.
+        """
+        if self.in_step:
+            return
+        give_up = time.monotonic() + DRAIN_TIMEOUTS * timeout_s
+        dropped = 0
+        while data := self.port.read(4096):
+            dropped += len(data)
+            self.drained += len(data)
+            if time.monotonic() > give_up:
+                raise DeviceError(
+                    f"the line did not fall silent within {DRAIN_TIMEOUTS} x Timeout after a failed reply "
+                    f"({dropped} bytes dropped); drained again before the next request"
+                )
+        self.in_step = True
+        if dropped:
+            log.debug("%s: dropped %d bytes that came after a failed reply", where, dropped)
+
+    def close_port(self) -> None:
+        if self.in_step:
+            Resync.unsettled.discard(self.key)
+        else:
+            Resync.unsettled.add(self.key)
+        try:
+            self.port.close()
+        except Exception:  # closing a port whose adapter vanished may fail; nothing to do
+            pass
+
+
+class SerialSession(Resync, Session):
     """One open serial port, shared by the devices on it (RS-485 multi-drop, a SIM900 mainframe).
 
     ``read`` turns port failures into a DeviceError naming the port; families
     implement ``read_device``.  ``query`` sends a request and reads its reply to
     its real end, never past ``limit`` bytes; commands on one port are kept at
-    least ``gap_s`` apart (instruments on a shared bus need a pause).
+    least ``gap_s`` apart (instruments on a shared bus need a pause).  After a
+    failed reply the line is drained before the next request (``Resync``).
     """
 
     gap_s = 0.0
@@ -185,23 +252,27 @@ class SerialSession(Session):
         self.port = port
         self.devices = list(devices)
         self.last_sent = 0.0
+        self.track(self.devices[0].connection if self.devices else "")
 
     def query(self, device: SerialDevice, request: bytes, end: bytes, limit: int = 256) -> bytes:
         """The reply to ``request`` up to and including ``end``; NoReply if none, BadReply if cut short."""
+        self.settle(device.timeout_s, f"port {device.address}")
         wait = self.last_sent + self.gap_s - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        self.port.reset_input_buffer()  # a late reply to an earlier request must not be taken for this one
+        self.port.reset_input_buffer()  # what came between two exchanges answers neither
         self.port.write(request)
         self.last_sent = time.monotonic()
         reply = self.port.read_until(end, limit)
         self.last_sent = time.monotonic()
         if not reply:
+            self.in_step = False
             raise NoReply(f"no reply to {request!r} within Timeout {device.timeout_s:g} s{self.hint}")
         if not reply.endswith(end):
             if len(reply) >= limit:
-                raise BadReply(f"a reply to {request!r} longer than {limit} bytes without its end: {reply[:80]!r}...")
-            raise BadReply(f"reply to {request!r} cut short (no {end!r} within Timeout): {reply!r}")
+                raise self.refused(f"a reply to {request!r} longer than {limit} bytes without its end: "
+                                   f"{reply[:80]!r}...")  # fmt: skip
+            raise self.refused(f"reply to {request!r} cut short (no {end!r} within Timeout): {reply!r}")
         return reply
 
     def read(self, device: DeviceSpec) -> list[Reading]:
@@ -217,10 +288,7 @@ class SerialSession(Session):
         raise NotImplementedError
 
     def close(self) -> None:
-        try:
-            self.port.close()
-        except Exception:  # closing a port whose adapter vanished may fail; nothing to do
-            pass
+        self.close_port()
 
 
 def timed(call: Callable[[], T]) -> tuple[T | BadReply, int]:

@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from .base import DeviceSpec
 from .serial_lines import SerialDevice
-from .simulators import simulate_per_connection
+from .simulators import LateFaults, deliver, simulate_per_connection
 
 #: baud rate, data bits, parity, stop bits (as serial_lines.Line)
 LineSetting = tuple[int, int, str, float]
@@ -189,8 +189,12 @@ def open_line(transport: str, line: LineSetting, link: Path | None, port: int = 
 
 
 @dataclass
-class LineFaults:
-    """Faults every serial instrument shows; the ``*_next`` ones apply to one reply and then clear."""
+class LineFaults(LateFaults):
+    """Faults every serial instrument shows; the ``*_next`` ones apply to one reply and then clear.
+
+    ``late_next_s`` and ``stall_next_s`` (from LateFaults): the next reply comes late, or stops halfway and
+    its rest comes later: what a driver must not read as the answer to its next question.
+    """
 
     silent: bool = False  # answer nothing (instrument off, cable unplugged)
     delay_s: float = 0.0  # extra time before every reply
@@ -363,7 +367,7 @@ class LineSimulator:
         """Write ``reply`` as the line would deliver it: after the request's and its own transmission time."""
         self.log.append((request, reply))
         time.sleep(len(request) * self.char_time + self.faults.delay_s)
-        self.write(reply)
+        deliver(self.write, reply, self.faults)
 
     def write(self, data: bytes) -> None:
         half = len(data) // 2

@@ -39,6 +39,37 @@ def drip(write: Callable[[bytes], object], data: bytes, interval: float) -> None
         time.sleep(interval)
 
 
+@dataclass
+class LateFaults:
+    """The two faults that put a conversation out of step, for one reply each (then they clear).
+
+    ``late_next_s``: the next reply comes this many seconds late (set it past the client's Timeout);
+    ``stall_next_s``: the next reply stops halfway for this many seconds, then its rest comes.
+    """
+
+    late_next_s: float = 0.0
+    stall_next_s: float = 0.0
+
+    def take_delay(self, name: str) -> float:
+        value = float(getattr(self, name))
+        setattr(self, name, 0.0)
+        return value
+
+
+def deliver(write: Callable[[bytes], object], data: bytes, faults: LateFaults) -> None:
+    """Write one reply, late or stalled halfway if the faults say so."""
+    late = faults.take_delay("late_next_s")
+    if late:
+        time.sleep(late)
+    stall = faults.take_delay("stall_next_s")
+    if stall and len(data) > 1:
+        half = len(data) // 2
+        write(data[:half])
+        time.sleep(stall)
+        data = data[half:]
+    write(data)
+
+
 class Stoppable(Protocol):
     def stop(self) -> None: ...
 
@@ -102,7 +133,7 @@ class TcpServer:
 
 
 @dataclass
-class TextFaults:
+class TextFaults(LateFaults):
     """Faults of a text instrument; the ``*_next`` ones apply to one reply and then clear."""
 
     silent: bool = False  # no reply to anything
@@ -148,4 +179,4 @@ class LineServer(TcpServer):
                     self.faults.cut_short_next = False
                     conn.sendall(reply.encode("ascii", "replace")[: max(1, len(reply) // 2)])
                     continue
-                conn.sendall(reply.encode("ascii", "replace") + self.reply_end)
+                deliver(conn.sendall, reply.encode("ascii", "replace") + self.reply_end, self.faults)

@@ -3,7 +3,10 @@
 ``LineSocket`` speaks newline-terminated messages over TCP (SCPI's raw socket,
 port 5025 on most instruments): a reply is read to its terminator, but never
 past ``max_reply`` bytes and never past the reply's deadline, however slowly or
-endlessly the bytes come.  ``canonical_resource`` gives one spelling of a VISA
+endlessly the bytes come.  A reply that does not come in time may still come
+later, and would then be read as the answer to the next question: so the
+connection is closed then, and the next message opens a new one (a TCP
+connection's late bytes never reach another).  ``canonical_resource`` gives one spelling of a VISA
 resource name, so that two spellings of one instrument share one connection.
 """
 
@@ -86,23 +89,37 @@ class LineSocket:
         read_termination: str = "\n",
         write_termination: str = "\n",
     ) -> None:
+        self.address = (host, port)
         self.timeout_s = timeout_s
         self.max_reply = max_reply
         self.read_termination = read_termination.encode("ascii")
         self.write_termination = write_termination.encode("ascii")
-        self.sock: socket.socket | None = socket.create_connection((host, port), timeout=timeout_s)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending = bytearray()
+        self.reconnects = 0  # connections opened again after a reply that did not come in time
+        self._reopen = False  # closed on purpose (a reply owed): the next write opens a new connection
+        self.sock: socket.socket | None = self._connect()
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=self.timeout_s)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     @property
     def closed(self) -> bool:
-        """True once the connection was dropped (an endless or cut-off reply, the other end gone)."""
-        return self.sock is None
+        """True once the connection was dropped for good (an endless or cut-off reply, the other end gone).
+
+        After a reply that did not come at all it is not: the next message goes out on a new connection.
+        """
+        return self.sock is None and not self._reopen
 
     def write(self, message: str) -> None:
         """Send one message and its terminator (a newline unless set otherwise)."""
         if self.sock is None:
-            raise ConnectionError("the connection is closed")
+            if not self._reopen:
+                raise ConnectionError("the connection is closed")
+            self.sock = self._connect()  # OSError (refused, unreachable) is the caller's to report
+            self._reopen = False
+            self.reconnects += 1
         self.sock.sendall(message.encode("ascii", "replace") + self.write_termination)
 
     def read(self) -> str:
@@ -117,7 +134,9 @@ class LineSocket:
                 raise ReplyError(f"reply longer than {self.max_reply} bytes without an end; connection dropped")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                if not self.pending:  # nothing came: the connection is still in step (an error may be queued)
+                if not self.pending:  # nothing came yet; what comes later would answer the next question
+                    self.close()
+                    self._reopen = True
                     raise ReplyError(f"no reply within the timeout of {self.timeout_s:g} s")
                 got = len(self.pending)
                 self.close()  # the rest of a partial reply would be taken for the next one
@@ -135,24 +154,6 @@ class LineSocket:
         del self.pending[: end + len(term)]
         return reply.decode("ascii", "replace").rstrip("\r")
 
-    def discard(self) -> int:
-        """Drop what has come but was not read (a reply that came after its timeout); the bytes dropped."""
-        dropped = len(self.pending)
-        self.pending.clear()
-        if self.sock is not None:
-            self.sock.setblocking(False)
-            try:
-                while data := self.sock.recv(65536):
-                    dropped += len(data)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError:
-                self.close()
-            finally:
-                if self.sock is not None:
-                    self.sock.setblocking(True)
-        return dropped
-
     def query(self, message: str) -> str:
         """Send a message and read its reply."""
         self.write(message)
@@ -161,6 +162,8 @@ class LineSocket:
     def close(self) -> None:
         """Close the connection; must not raise."""
         sock, self.sock = self.sock, None
+        self._reopen = False
+        self.pending.clear()
         if sock is not None:
             try:
                 sock.close()

@@ -81,6 +81,13 @@ def resource_manager(library: str) -> Any:
         return _managers[library]
 
 
+def visa_timeout() -> object:
+    """pyvisa's status code for a timeout."""
+    from pyvisa import constants
+
+    return constants.StatusCode.error_timeout
+
+
 class BoundedVisa:
     """A pyvisa message-based resource whose replies are read to at most ``MAX_REPLY`` bytes."""
 
@@ -94,7 +101,12 @@ class BoundedVisa:
         return self.resource.write(message)
 
     def read(self) -> str:
-        data = self.resource.read_bytes(MAX_REPLY, break_on_termchar=True)
+        try:
+            data = self.resource.read_bytes(MAX_REPLY, break_on_termchar=True)
+        except Exception as exc:
+            if getattr(exc, "error_code", None) == visa_timeout():
+                self.clear()
+            raise
         if not data.endswith(self.end):
             raise DeviceError(f"a reply longer than {MAX_REPLY} bytes without its end")
         return str(data[: -len(self.end)].decode("ascii", "replace")).rstrip("\r\n")
@@ -103,15 +115,20 @@ class BoundedVisa:
         self.resource.write(message)
         return self.read()
 
-    def discard(self) -> int:
-        """Drop what came after its timeout, where the interface allows (serial ports); 0 otherwise."""
+    def clear(self) -> None:
+        """After a reply that did not come in time: a device clear empties the instrument's output queue, so
+        that the late reply is never read as the answer to the next question (IEEE 488.2; VXI-11's
+        device_clear, HiSLIP's and USBTMC's clear, GPIB's SDC).  DeviceError if the interface cannot: the
+        connection is then reopened."""
         try:
-            from pyvisa import constants
+            self.resource.clear()
+            if self.resource.resource_name.upper().startswith("ASRL"):
+                from pyvisa import constants
 
-            self.resource.flush(constants.BufferOperation.discard_read_buffer)
-        except Exception as exc:  # not every interface has buffers to flush
-            log.debug("flushing the VISA read buffer: %s", describe(exc))
-        return 0
+                self.resource.flush(constants.BufferOperation.discard_read_buffer)
+        except Exception as exc:
+            raise DeviceError(f"no reply in time, and the device clear that drops a late one failed "
+                              f"({describe(exc)}); the connection is reopened") from exc  # fmt: skip
 
     def close(self) -> None:
         session = self.session

@@ -21,7 +21,7 @@ from ...keys import Custom, Flag, Integer, Number, Text
 from ...lineprotocol import FieldValue
 from ...logs import describe
 from ...modbus import ModbusError, ModbusTcp
-from .protocol import COUNT, FIRST, FLAG_BITS, QUANTITIES, STATES, Panel
+from .protocol import COUNT, FIRST, FLAG_BITS, QUANTITIES, STATES, FlagError, Panel
 
 WORDS = ("OperatingState", "Warnings", "Alarms")
 TYPES = (*QUANTITIES, *WORDS)
@@ -121,7 +121,10 @@ def _reading(ch: CpaChannel, panel: Panel, when: int) -> Reading:
         extra: dict[str, FieldValue] = {"name": STATES.get(state, f"unknown state {state}"), "running": panel.running}
         return Reading(ch.config, state, when, extra=extra)
     if ch.type in ("Warnings", "Alarms"):
-        word = panel.flags(warnings=ch.type == "Warnings")
+        try:
+            word = panel.flags(warnings=ch.type == "Warnings")
+        except FlagError as exc:
+            return Reading(ch.config, None, when, problem=f"the panel's {ch.type.lower()} word: {exc}", failed=True)
         flags = _flags(word)
         return Reading(ch.config, sum(1 for v in flags.values() if v is True), when, extra={"word": word, **flags})
     quantity = QUANTITIES[ch.type]

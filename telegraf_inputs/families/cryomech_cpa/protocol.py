@@ -6,11 +6,16 @@ running, 29 pressure scale, 30 temperature scale (low bytes), 31 serial number.
 The 3.x panel gives the readings as 16-bit integers x 10 (40 coolant in ... 49
 motor current), hours of operation, warnings and alarms as 32-bit numbers, low
 word first; the 2.x panel gives readings, warnings and alarms as 32-bit IEEE
-floats, low word first (3-4 warnings ... 27-28 hours).
+floats, low word first (3-4 warnings ... 27-28 hours).  A 2.x panel's warnings
+and alarms float is the negated sum of the flags: -1 is bit 0 (coolant in high)
+alone, -2**30 bit 30 (inverter comm loss), as Cryomech's own sample code for
+2.x panels over Modbus TCP decodes it (Cryomech/SampleCode, CPA_2xxx_ModbusTCP.py,
+buildMessage).
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 
@@ -82,6 +87,27 @@ def float_words(value: float) -> tuple[int, int]:
     return raw & 0xFFFF, raw >> 16
 
 
+class FlagError(ValueError):
+    """A 2.x panel's warnings or alarms float that is no negated sum of flags."""
+
+
+def flags_of_float(value: float) -> int:
+    """The flag bits of a 2.x panel's warnings or alarms float, the negated sum of 2**bit for each flag set."""
+    if not math.isfinite(value) or value != math.floor(value):
+        raise FlagError(f"{value!r} is not a whole number")
+    word = -int(value)
+    if not 0 <= word < 1 << len(FLAG_BITS):
+        raise FlagError(
+            f"{value!r} is not a negated sum of the {len(FLAG_BITS)} flags (0 to -{(1 << len(FLAG_BITS)) - 1})"
+        )
+    return word
+
+
+def float_of_flags(word: int) -> float:
+    """What a 2.x panel sends for these flag bits."""
+    return float(-word)
+
+
 class Panel:
     """The registers of one read, from register 1, and what they mean for the panel's version."""
 
@@ -101,11 +127,12 @@ class Panel:
         return float32(self.reg(quantity.register2), self.reg(quantity.register2 + 1))
 
     def flags(self, warnings: bool) -> int:
+        """The flag bits of the warnings (or alarms) word; FlagError if a 2.x panel's float is not a flag sum."""
         if self.version == "3":
             first = WARNINGS3 if warnings else ALARMS3
             return word32(self.reg(first), self.reg(first + 1))
         first = WARNINGS2 if warnings else ALARMS2
-        return int(float32(self.reg(first), self.reg(first + 1)))
+        return flags_of_float(float32(self.reg(first), self.reg(first + 1)))
 
     @property
     def state(self) -> int:

@@ -23,12 +23,12 @@ import time
 from dataclasses import dataclass
 
 from ...modbus import TCP_HEADER, tcp_frame
-from ...simulators import TcpServer, run_standalone
-from .protocol import COUNT, FIRST, HOURS3, QUANTITIES, WARNINGS2, WARNINGS3, float_words
+from ...simulators import LateFaults, TcpServer, deliver, run_standalone
+from .protocol import COUNT, FIRST, HOURS3, QUANTITIES, WARNINGS2, WARNINGS3, float_of_flags, float_words
 
 
 @dataclass
-class Faults:
+class Faults(LateFaults):
     silent: bool = False
     exception_next: int | None = None
     garble_next: bool = False
@@ -55,6 +55,7 @@ class CpaSimulator(TcpServer):
             "HoursOfOperation": 12345.6,
         }  # fmt: skip
         self.faults = Faults()
+        self.floats2: dict[int, float] = {}  # 2.x panel: register -> a float sent as it is (NaN, 1.5 ...)
         self.requests: list[bytes] = []
         self.started = time.monotonic()
 
@@ -83,7 +84,9 @@ class CpaSimulator(TcpServer):
                 regs[first], regs[first + 1] = word & 0xFFFF, word >> 16
         else:
             for first, word in ((WARNINGS2, self.warnings), (WARNINGS2 + 2, self.alarms)):
-                regs[first], regs[first + 1] = float_words(float(word))
+                regs[first], regs[first + 1] = float_words(float_of_flags(word))
+            for register, value in self.floats2.items():
+                regs[register], regs[register + 1] = float_words(value)
         return regs[FIRST:]
 
     def serve(self, conn: socket.socket) -> None:
@@ -107,7 +110,7 @@ class CpaSimulator(TcpServer):
                 if self.faults.cut_short_next:
                     self.faults.cut_short_next = False
                     reply = reply[: len(reply) // 2]
-                conn.sendall(reply)
+                deliver(conn.sendall, reply, self.faults)
 
     def respond(self, request: bytes) -> bytes | None:
         transaction, unit, pdu = int.from_bytes(request[:2], "big"), request[6], request[7:]

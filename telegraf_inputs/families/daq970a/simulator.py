@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...simulators import drip, run_standalone
+from ...simulators import LateFaults, deliver, drip, run_standalone
 from .protocol import NO_ERROR, OVERLOAD, format_reading
 from .protocol import parse_channel_list as _parse_channel_list
 
@@ -167,8 +167,9 @@ def split_params(text: str) -> tuple[list[str], list[int] | None]:
 
 
 @dataclass
-class Faults:
-    """Switches for injected faults; tests flip them while the simulator runs."""
+class Faults(LateFaults):
+    """Switches for injected faults; tests flip them while the simulator runs (late and stalled replies from
+    LateFaults)."""
 
     delay_s: float = 0.0  # extra time before every reply to a query
     drop_next: bool = False  # close the connection instead of answering the next query
@@ -474,7 +475,7 @@ class _Handler(socketserver.StreamRequestHandler):
                     interval, faults.drip_next = faults.drip_next, 0.0
                     drip(self.wfile.write, data, interval)  # the socket's writer is unbuffered
                 else:
-                    self.wfile.write(data)
+                    deliver(self.wfile.write, data, faults)
         except (ConnectionError, OSError):
             pass
         finally:

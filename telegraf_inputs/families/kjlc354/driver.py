@@ -123,7 +123,7 @@ class GaugeSession(SerialSession):
         try:
             return payload(raw, device.gauge_address, command)
         except ReplyError as exc:
-            raise BadReply(str(exc)) from None
+            raise self.refused(str(exc)) from None
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, GaugeDevice)

@@ -8,7 +8,8 @@ real line.  Commands sent to the gauge are ignored.
 
 Faults: ``faults.silent`` (no frames: gauge off or cable out), ``garble``
 (every frame's checksum is wrong), ``cut_short_next`` (half a frame, then
-silence), ``error`` (the error byte), ``value`` (raw, signed: 32000 = full scale,
+silence), ``late_next_s`` (a pause in the stream), ``stall_next_s`` (half a frame,
+a pause, its rest), ``error`` (the error byte), ``value`` (raw, signed: 32000 = full scale,
 32767 over range), ``sensor_type``; ``vanish`` / ``reappear``.
 
 Run standalone:  python -m telegraf_inputs.families.kjlc_acg.simulator --link /tmp/acg
@@ -80,6 +81,16 @@ class AcgSimulator(LineSimulator):
             return
         self.last = time.monotonic()
         frame = self.frame()
+        late = self.faults.take_delay("late_next_s")
+        if late:  # the gauge pauses: the next frame comes this much later
+            self.last += late
+            return
+        stall = self.faults.take_delay("stall_next_s")
+        if stall:  # half a frame, a pause, then its rest
+            self.stream(frame[:4])
+            time.sleep(stall)
+            self.stream(frame[4:])
+            return
         if self.faults.take("cut_short_next"):
             self.stream(frame[:4])
             self.faults.silent = True  # the cable came out mid-frame

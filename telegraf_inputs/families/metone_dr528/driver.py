@@ -51,24 +51,30 @@ DECLARATION = Declaration(
 )  # fmt: skip
 
 
+#: echoed requests and blank lines skipped before the record at most
+MAX_SKIPPED = 3
+
+
 class CounterSession(SerialSession):
     hint = "; check the cable and that SerialConnectionParams match the counter (115200 8N1)"
 
     def record(self, device: CounterDevice) -> dict[str, float]:
-        first = self.query(device, REQUEST, LINE_END, limit=MAX_LINE)
-        lines = [first]
-        for _ in range(3):  # a blank line or an echo before the header is skipped
-            if len([line for line in lines if line.strip()]) >= 2:
-                break
+        line = self.query(device, REQUEST, LINE_END, limit=MAX_LINE)
+        lines: list[bytes] = []
+        for _ in range(MAX_SKIPPED + 2):  # an echo of the request and blank lines before the header are skipped
+            if line.strip() and line.strip() != REQUEST.strip():
+                lines.append(line)
+                if len(lines) == 2:
+                    break
             line = self.port.read_until(LINE_END, MAX_LINE)
             if not line.endswith(LINE_END):
-                raise BadReply(f"record cut short after {len(lines)} line(s): {line[:80]!r}")
-            lines.append(line)
-        header, data = [line for line in lines if line.strip()][-2:]
+                raise self.refused(f"record cut short after {len(lines)} line(s): {line[:80]!r}")
+        else:
+            raise self.refused(f"no header and data line after {MAX_SKIPPED} echoed or blank lines")
         try:
-            return parse_record(header, data)
+            return parse_record(*lines)
         except ReplyError as exc:
-            raise BadReply(str(exc)) from None
+            raise self.refused(str(exc)) from None
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, CounterDevice)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ...simulators import drip, run_standalone
+from ...simulators import LateFaults, deliver, drip, run_standalone
 from .protocol import API_FIELDS, API_KEY_HEADER, LAN_KEYS, LAN_SINGLE, LAN_TIME_FORMAT
 
 ERRORS = {
@@ -75,7 +75,7 @@ class Sensor:
 
 
 @dataclass
-class Faults:
+class Faults(LateFaults):
     status: int | None = None  # answer this HTTP status ...
     status_count: int = 0  # ... to this many more requests
     retry_after: int | None = None  # Retry-After header with the status
@@ -161,12 +161,18 @@ class PurpleAirSimulator:
                 self.send_header("Content-Length", str(len(data) + (1000 if cut_short else 0)))
                 for name, value in headers.items():
                     self.send_header(name, value)
+                late = f.take_delay("late_next_s")
+                if late:
+                    time.sleep(late)
                 self.end_headers()
                 if f.drip_next:
                     interval, f.drip_next = f.drip_next, 0.0
                     self._stream(data, interval=interval)
                     return
-                self.wfile.write(data)
+                try:
+                    deliver(self._write_now, data, f)
+                except OSError:  # the client gave up, as it must
+                    self.close_connection = True
                 if cut_short:
                     self.close_connection = True
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ...simulators import close_server, run_standalone
+from ...simulators import LateFaults, close_server, deliver, run_standalone
 from .protocol import API
 
 
@@ -40,7 +40,7 @@ class Keyed(dict):  # type: ignore[type-arg]
 
 
 @dataclass
-class Faults:
+class Faults(LateFaults):
     error_next: bool = False
     garble_next: bool = False
     delay_s: float = 0.0
@@ -95,8 +95,18 @@ class PydaseSimulator:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                late = sim.faults.take_delay("late_next_s")
+                if late:
+                    time.sleep(late)
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    deliver(self._write_now, body, sim.faults)
+                except OSError:  # the client gave up, as it must
+                    self.close_connection = True
+
+            def _write_now(self, data: bytes) -> None:
+                self.wfile.write(data)
+                self.wfile.flush()
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True

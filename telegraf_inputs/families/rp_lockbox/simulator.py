@@ -47,11 +47,12 @@ class Pid:
 class Lockbox:
     pids: dict[str, Pid] = field(default_factory=lambda: {readme_name(i, o): Pid() for i in (1, 2) for o in (1, 2)})
     outputs: dict[int, float] = field(default_factory=lambda: {1: 0.125, 2: -0.25})
+    levels: dict[int, float] = field(default_factory=lambda: {1: 0.0, 2: 0.5})  # each input its own level
     started: float = field(default_factory=time.monotonic)
 
     def input(self, n: int) -> float:
         t = time.monotonic() - self.started
-        return round(0.01 * n * math.sin(2 * math.pi * t / 10), 6)
+        return round(self.levels[n] + 0.01 * n * math.sin(2 * math.pi * t / 10), 6)
 
 
 class LockboxSimulator(LineServer):

@@ -208,14 +208,14 @@ class ScpiSession(Session):
             if device.query_delay_s:
                 time.sleep(device.query_delay_s)
             return self.instrument.read()
-        except ReplyError as exc:  # the raw socket: nothing came (in step), or too much or a part (dropped)
+        except ReplyError as exc:  # the raw socket: nothing came (reopened for the next), or too much or a part
             if getattr(self.instrument, "closed", False):
                 raise DeviceError(f"reply to {message!r}: {exc}") from exc
             raise NoReply(str(exc)) from exc
         except DeviceError:
             raise
-        except Exception as exc:  # pyvisa: VisaIOError; a timeout there leaves the session in step
-            if getattr(exc, "error_code", None) == _visa_timeout():
+        except Exception as exc:  # pyvisa: VisaIOError; after a timeout, BoundedVisa's device clear kept it in step
+            if getattr(exc, "error_code", None) == visa.visa_timeout():
                 raise NoReply(f"no reply within the timeout of {device.timeout_ms / 1000:g} s") from exc
             raise DeviceError(f"{message!r}: {describe(exc)}; the connection is reopened") from exc
 
@@ -304,12 +304,6 @@ class ScpiSession(Session):
             self.instrument.close()
         except Exception as exc:  # closing a dead connection may fail; nothing to do about it
             log.debug("closing the connection: %s", describe(exc))
-
-
-def _visa_timeout() -> int:
-    from pyvisa import constants
-
-    return int(constants.StatusCode.error_timeout)
 
 
 def open_instrument(device: ScpiDevice) -> Instrument:

@@ -29,7 +29,7 @@ from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_devic
 from ...keys import Custom, Flag, Integer, Number, Text
 from ...lineprotocol import FieldValue
 from ...logs import describe
-from ...serial_lines import Port, serial_section
+from ...serial_lines import Port, Resync, serial_section
 from ...transports import serial_port_key
 from . import MODEL_REGEX
 from .protocol import (
@@ -148,11 +148,12 @@ class HrsDevice(DeviceSpec):
 # --------------------------------------------------------------------------- the session
 
 
-class HrsSession(Session):
-    """One open serial port, shared by the chillers on it (RS-485 multi-drop)."""
+class HrsSession(Resync, Session):
+    """One open serial port, shared by the chillers on it (RS-485 multi-drop); drained after a failed reply."""
 
-    def __init__(self, port: Port) -> None:
+    def __init__(self, port: Port, key: str) -> None:
         self.port = port
+        self.track(key)
 
     # The port's timeout (the device's Timeout) is set once, when it is opened: pyserial
     # reconfigures the port each time it changes.  Every read below ends as soon as its
@@ -160,12 +161,14 @@ class HrsSession(Session):
 
     def exchange_simple(self, device: HrsDevice, command: str) -> bytes:
         """Send one request, return the reply frame up to its ETX (and BCC)."""
-        self.port.reset_input_buffer()  # a late reply to an earlier request must not be taken for this one
+        self.settle(device.timeout_s, f"port {device.address}")
+        self.port.reset_input_buffer()  # what came between two exchanges answers neither
         self.port.write(simple_request(device.station, command, device.bcc))
         received = self.port.read_until(bytes([ETX]), 256)
         start = received.rfind(bytes([STX]))  # line noise before STX is skipped
         if start < 0:
             if not received:
+                self.in_step = False
                 raise DeviceError(f"no reply to {command} within Timeout {device.timeout_s:g} s{NO_REPLY_HINT}")
             raise ReplyError(f"reply to {command} without STX: {received!r}")
         reply = received[start:]
@@ -183,10 +186,12 @@ class HrsSession(Session):
         return parse_simple_reply(self.exchange_simple(device, command), device.station, command, device.bcc)
 
     def exchange_modbus(self, device: HrsDevice, start: int, count: int) -> list[int]:
+        self.settle(device.timeout_s, f"port {device.address}")
         self.port.reset_input_buffer()
         self.port.write(modbus_read_request(device.station, start, count))
         reply = self.port.read(3)  # station, function, byte count (or exception code)
         if not reply:
+            self.in_step = False
             raise DeviceError(
                 f"no reply to a read of register {start:04X}h within Timeout {device.timeout_s:g} s{NO_REPLY_HINT}"
             )
@@ -204,13 +209,14 @@ class HrsSession(Session):
                 f"serial port {device.address} failed ({describe(exc)}); unplugged? It is reopened at the next gather"
             ) from exc
 
-    @staticmethod
-    def _timed(exchange: Callable[..., T], *args: object) -> tuple[T | ReplyError, int]:
-        """Run one exchange; return its result (or the ReplyError) and the time midway through it."""
+    def _timed(self, exchange: Callable[..., T], *args: object) -> tuple[T | ReplyError, int]:
+        """Run one exchange; return its result (or the ReplyError: the line is then out of step) and the time
+        midway through it."""
         start = time.time_ns()
         try:
             result: T | ReplyError = exchange(*args)
         except ReplyError as exc:
+            self.in_step = False
             result = exc
         return result, (start + time.time_ns()) // 2
 
@@ -242,10 +248,7 @@ class HrsSession(Session):
         return readings
 
     def close(self) -> None:
-        try:
-            self.port.close()
-        except Exception:  # closing a port whose adapter vanished may fail; nothing to do
-            pass
+        self.close_port()
 
 
 def _reading(ch: HrsChannel, raw: T | ReplyError | None, when: int, decode: Callable[[T], Decoded]) -> Reading:
@@ -389,7 +392,7 @@ class SmcHrsDriver(Driver):
         device = devices[0]
         assert isinstance(device, HrsDevice)
         try:
-            return HrsSession(self.opener(device))
+            return HrsSession(self.opener(device), device.connection)
         except (OSError, ValueError) as exc:
             raise DeviceError(f"cannot open serial port {device.address}: {describe(exc)}") from exc
 

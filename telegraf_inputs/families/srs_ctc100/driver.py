@@ -18,7 +18,6 @@ from ...base import DeviceSpec, Reading
 from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Text
 from ...serial_lines import (
-    BadReply,
     SerialDevice,
     SerialDriver,
     SerialSession,
@@ -105,7 +104,7 @@ class CtcSession(SerialSession):
         try:
             return parse_number(raw, query)
         except ReplyError as exc:
-            raise BadReply(str(exc)) from None
+            raise self.refused(str(exc)) from None
 
 
 class Ctc100Driver(SerialDriver):

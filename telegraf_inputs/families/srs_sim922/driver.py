@@ -128,7 +128,7 @@ class Sim922Session(SerialSession):
         try:
             return parse_values(raw, query, count)
         except ReplyError as exc:
-            raise BadReply(str(exc)) from None
+            raise self.refused(str(exc)) from None
 
 
 class Sim922Driver(SerialDriver):

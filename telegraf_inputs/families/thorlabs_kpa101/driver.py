@@ -22,7 +22,7 @@ from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Integer, Number, Text
 from ...logs import describe
-from ...serial_lines import PORT_ERRORS, NoReply, Port, open_serial
+from ...serial_lines import PORT_ERRORS, NoReply, Port, Resync, open_serial
 from ...transports import serial_port_key
 from .protocol import (
     GET_PARAMS,
@@ -94,12 +94,23 @@ def list_ports() -> list[Any]:
     return list(lister.comports())
 
 
-class KpaSession(Session):
-    def __init__(self, port: Port, where: str) -> None:
+class KpaSession(Resync, Session):
+    """The cube's port; drained after a failed or cut-short reply (a late one would pass for the next)."""
+
+    def __init__(self, port: Port, where: str, key: str) -> None:
         self.port = port
         self.where = where
+        self.track(key)
 
     def readings(self, device: KpaDevice) -> Readings:
+        try:
+            return self._readings(device)
+        except (FrameError, NoReply):
+            self.in_step = False
+            raise
+
+    def _readings(self, device: KpaDevice) -> Readings:
+        self.settle(device.timeout_s, self.where)
         self.port.reset_input_buffer()
         self.port.write(request_readings())
         for _ in range(MAX_SKIPPED + 1):
@@ -146,10 +157,7 @@ class KpaSession(Session):
         return out
 
     def close(self) -> None:
-        try:
-            self.port.close()
-        except Exception:  # closing a port whose cube vanished may fail
-            pass
+        self.close_port()
 
 
 def open_port(device: KpaDevice, ports: Callable[[], Iterable[Any]] = list_ports) -> tuple[Port, str]:
@@ -220,7 +228,7 @@ class Kpa101Driver(Driver):
         device = devices[0]
         assert isinstance(device, KpaDevice)
         port, path = open_port(device, self.ports)
-        return KpaSession(port, path)
+        return KpaSession(port, path, device.connection)
 
 
 DRIVER = Kpa101Driver()

@@ -15,7 +15,6 @@ from ...base import DeviceSpec, Reading
 from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Text
 from ...serial_lines import (
-    BadReply,
     SerialDevice,
     SerialDriver,
     SerialSession,
@@ -78,7 +77,7 @@ class PiezoSession(SerialSession):
         try:
             return parse_value(raw, query)
         except ReplyError as exc:
-            raise BadReply(str(exc)) from None
+            raise self.refused(str(exc)) from None
 
 
 class Mdt693bDriver(SerialDriver):

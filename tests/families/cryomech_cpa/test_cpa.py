@@ -169,3 +169,53 @@ def test_the_address_takes_a_port_and_two_entries_for_one_unit_are_refused(tmp_p
 def test_2x_floats_low_word_first_round_trip(value: float) -> None:
     low, high = float_words(value)
     assert float32(low, high) == value
+
+
+# Cryomech's own sample code for 2.x panels over Modbus TCP (Cryomech/SampleCode, CPA_2xxx_ModbusTCP.py,
+# buildMessage): the warnings and alarms floats are the negated sum of the flags, -1 "Coolant In High"
+# alone, -2 "Coolant In Low", ... -2**30 "Inverter Comm Loss"; 0 none.
+VENDOR_2X_CASES = [
+    (-1.0, ["coolant_in_high"]),
+    (-2.0, ["coolant_in_low"]),
+    (-3.0, ["coolant_in_high", "coolant_in_low"]),
+    (-524288.0, ["motor_stall"]),
+    (-1073741824.0, ["inverter_comm_loss"]),
+    (0.0, []),
+]
+
+
+@pytest.mark.parametrize(("sent", "active"), VENDOR_2X_CASES)
+def test_a_2x_panels_flag_floats_decode_as_cryomechs_sample_code(
+    tmp_path: Path, sim: CpaSimulator, sent: float, active: list[str]
+) -> None:
+    from telegraf_inputs.families.cryomech_cpa.protocol import ALARMS2, WARNINGS2
+
+    sim.panel = "2"
+    sim.floats2 = {WARNINGS2: sent, ALARMS2: 0.0}
+    channels = {"w": {"Type": "Warnings", "field-key": "warnings"}, "a": {"Type": "Alarms", "field-key": "alarms"}}
+    entry = compressor(sim.address, channels, DeviceSpecificParams={"PanelVersion": 2})
+    code, lines, stderr = read_once(tmp_path, EXE, [entry])
+    assert code == 0, stderr
+    got = fields(lines)
+    assert got["warnings"] == len(active) and got["warnings_active"] == ",".join(active)
+    assert [name for name in FLAG_BITS if got[f"warnings_{name}"]] == active
+    assert got["alarms"] == 0 and got["alarms_active"] == ""
+
+
+@pytest.mark.parametrize("sent", [float("nan"), 1.5, 4.0, -(2.0**31)])
+def test_a_2x_flag_float_that_is_no_flag_sum_fails_its_channel_alone(
+    tmp_path: Path, sim: CpaSimulator, sent: float
+) -> None:
+    from telegraf_inputs.families.cryomech_cpa.protocol import WARNINGS2
+
+    sim.panel = "2"
+    sim.floats2 = {WARNINGS2: sent}
+    channels = {"w": {"Type": "Warnings", "field-key": "warnings"}, "a": {"Type": "Alarms", "field-key": "alarms"},
+                "in": {"Type": "CoolantIntTemperature", "field-key": "coolant_in"}}  # fmt: skip
+    code, lines, stderr = read_once(tmp_path, EXE, [compressor(sim.address, channels,
+                                                               DeviceSpecificParams={"PanelVersion": 2})])  # fmt: skip
+    got = fields(lines)
+    assert not any(key.startswith("warnings") for key in got), got  # no fabricated flags
+    assert got["coolant_in"] == pytest.approx(75.0, rel=0.003) and got["alarms"] == 0
+    (error,) = errors(stderr)
+    assert "the panel's warnings word:" in error and "Traceback" not in stderr
