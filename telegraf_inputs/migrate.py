@@ -27,7 +27,21 @@ class MigrateError(Exception):
 
 
 def _toml(text: str) -> str:
-    return json.dumps(text)  # a TOML basic string: JSON's escapes are TOML's
+    return json.dumps(text)  # a TOML basic string: JSON's escapes are TOML's (and all but ASCII escaped)
+
+
+def _comment(text: str) -> str:
+    """Text from a file, made safe for a TOML comment: one line, every character TOML allows there.
+
+    A name with a line break would otherwise end the comment and start live configuration.
+    """
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
+def _channel_count(value: object) -> int:
+    """The channels of an entry as given (any shape: ``"Channels": 5`` is reported by ``check``, not here)."""
+    channels = value.get("Channels") if isinstance(value, dict) else None
+    return len(channels) if isinstance(channels, (dict, list)) else 0
 
 
 def _get(ini: configparser.ConfigParser, file: Path, section: str, key: str) -> str:
@@ -75,18 +89,20 @@ def telegraf_config(ini_path: Path) -> str:
         raise MigrateError(
             f"{ini_path}: configreader is YAML but {devices_path.name} does not end in .yaml or .yml; rename it"
         )
-    try:
-        entries, _ = config.entries(devices_path)
-    except config.ConfigError as exc:
-        raise MigrateError(str(exc)) from None
+    lab = registry.load(devices_path, simulate=True)  # a key from the environment is not needed to migrate
+    if lab.problems:
+        count = len(lab.problems) - 1
+        more = f" (and {count} more: telegraf-lab check {devices_path})" if count else ""
+        raise MigrateError(f"the devices file has a problem: {lab.problems[0]}{more}")
+    entries, _ = config.entries(devices_path)
     read = [e for e in entries if registry.family_of(e.model) is not None]
     skipped = [e for e in entries if registry.family_of(e.model) is None]
-    channels = sum(len(e.node.value.get("Channels") or {}) for e in read if isinstance(e.node.value, dict))
+    channels = sum(_channel_count(e.node.value) for e in read)
     per_hour = max(1, channels) * math.ceil(3600 / interval)
     flush = max(1, min(10, round(interval)))
 
     out = [
-        f"# Written by telegraf-lab migrate from {ini_path.resolve()} on {date.today()}.",
+        f"# Written by telegraf-lab migrate from {_comment(str(ini_path.resolve()))} on {date.today()}.",
         "# The older logger wrote each value itself; here Telegraf does, buffering while InfluxDB is away.",
         "",
         "[agent]",
@@ -98,12 +114,12 @@ def telegraf_config(ini_path: Path) -> str:
         "  ## the older logger wrote no host tag: keep the schema the dashboards use",
         "  omit_hostname = true",
         "",
-        f"## Reads, from {devices_path}:",
-        *[f"##   {e.name} ({e.model})" for e in read],
+        f"## Reads, from {_comment(str(devices_path))}:",
+        *[f"##   {_comment(e.name)} ({_comment(e.model)})" for e in read],
     ]
     if skipped:
         out += ["## Not supported yet (each gets one W! line at start and is skipped):"]
-        out += [f"##   {e.name} ({e.model})" for e in skipped]
+        out += [f"##   {_comment(e.name)} ({_comment(e.model)})" for e in skipped]
     out += [
         "[[inputs.execd]]",
         f'  command = [{_toml(command_path())}, "run", "--config", {_toml(str(devices_path))}]',

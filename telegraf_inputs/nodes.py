@@ -276,8 +276,7 @@ def read_yaml(text: str, name: str) -> Node:
         raise ConfigError(name, "", f"invalid YAML: {' '.join(str(exc).split())[:300]}") from None
     except RecursionError:
         raise ConfigError(name, "", f"lists or objects nested deeper than {MAX_DEPTH} levels") from None
-    check_depth(value, name)
-    return Node(value, "", name)
+    return Node(check_tree(value, name, yaml_keys=True), "", name)
 
 
 def read_json(text: str, name: str) -> Node:
@@ -288,8 +287,7 @@ def read_json(text: str, name: str) -> Node:
         raise ConfigError(name, "", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise ConfigError(name, "", f"lists or objects nested deeper than {MAX_DEPTH} levels") from None
-    check_depth(value, name)
-    return Node(value, "", name)
+    return Node(check_tree(value, name), "", name)
 
 
 MAX_DEPTH = 32  # a devices file needs 6 levels; deeper is a broken file, and recursion must stay bounded
@@ -300,12 +298,99 @@ def _parse_int(text: str) -> int | float:
     return int(text) if len(text) <= 20 else float(text)
 
 
-def check_depth(value: Any, file: str) -> None:
-    """Raise ConfigError if lists and objects nest deeper than MAX_DEPTH (checked without recursion)."""
-    stack = [(value, 1)]
+#: values a devices file may hold once YAML's aliases are expanded: 10,000 channels need about 100,000
+MAX_VALUES = 1_000_000
+
+
+def check_tree(value: Any, file: str, *, yaml_keys: bool = False) -> Any:
+    """Check every value of a file, as its aliases expand: depth, size, text; return it with keys as text.
+
+    Shared values (YAML aliases) are visited once, so a file of nested aliases costs what it holds, not what
+    it expands to; expanded past MAX_VALUES values, or nested deeper than MAX_DEPTH, or holding itself, it is
+    refused.  Text that is not Unicode (a lone surrogate, from a broken ``\\u`` escape) is refused where it
+    stands.  With ``yaml_keys``, keys YAML reads as whole numbers (a channel ``101:``) become their decimal
+    text; null and other keys that are not text are refused.
+    """
+    done: dict[int, tuple[Any, int, int]] = {}  # id -> (checked value, values expanded, height)
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, str, bool]] = [(value, "", False)]
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise ConfigError(file, "", f"lists or objects nested deeper than {MAX_DEPTH} levels")
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+        item, path, children_done = stack.pop()
+        if not isinstance(item, (dict, list)):
+            if isinstance(item, str):
+                _check_text(item, file, path)
+            continue
+        if id(item) in done:
+            continue
+        if not children_done:
+            if id(item) in open_ids:
+                raise ConfigError(file, path, "an alias refers to a value that holds it: it would never end")
+            open_ids.add(id(item))
+            stack.append((item, path, True))
+            pairs = ((_path_key(k), c) for k, c in item.items()) if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(child, (dict, list)) and id(child) in open_ids:
+                    raise ConfigError(file, _join(path, key), "an alias refers to a value that holds it: it would "
+                                      "never end")  # fmt: skip
+                stack.append((child, _join(path, key), False))
+            continue
+        open_ids.discard(id(item))
+        done[id(item)] = _checked(item, path, file, done, yaml_keys)
+    checked, _, _ = done[id(value)] if isinstance(value, (dict, list)) else (value, 1, 0)
+    return checked
+
+
+def _checked(item: Any, path: str, file: str, done: dict[int, tuple[Any, int, int]], yaml_keys: bool) -> Any:
+    """One list or object whose children are checked: its checked copy, values and height; ConfigError."""
+
+    def of(child: Any) -> tuple[Any, int, int]:
+        return done[id(child)] if isinstance(child, (dict, list)) else (child, 1, 0)
+
+    count, height = 1, 0
+    if isinstance(item, list):
+        out: Any = []
+        for child in item:
+            value, n, h = of(child)
+            out.append(value)
+            count, height = count + n, max(height, h)
+    else:
+        out = item if not yaml_keys else _Object()
+        if yaml_keys:
+            out.duplicates = list(getattr(item, "duplicates", []))
+        for key, child in item.items():
+            text = _key_text(key, path, file) if yaml_keys else key
+            _check_text(text, file, path)
+            value, n, h = of(child)
+            if yaml_keys:
+                if text in out:
+                    raise ConfigError(file, _join(path, text), f"the key {text!r} is given twice (as {key!r})")
+                out[text] = value
+            count, height = count + n, max(height, h)
+    if count > MAX_VALUES:
+        raise ConfigError(file, path, f"holds more than {MAX_VALUES:,} values once its aliases are expanded")
+    if height + 1 > MAX_DEPTH:
+        raise ConfigError(file, path, f"lists or objects nested deeper than {MAX_DEPTH} levels")
+    return out, count, height + 1
+
+
+def _path_key(key: Any) -> str:
+    """A key as the JSON path names it (YAML's keys may be numbers, or null)."""
+    return key if isinstance(key, str) else str(key)
+
+
+def _key_text(key: Any, path: str, file: str) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and not isinstance(key, bool):
+        return str(key)  # YAML reads an unquoted 101: as a number; the older logger's reader used it as one
+    what = "null (~ or nothing)" if key is None else f"{type_name(key)} {key!r}"
+    raise ConfigError(file, path, f"a key that YAML reads as {what}: write the name, quoted if need be")
+
+
+def _check_text(text: str, file: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")[:80]
+        raise ConfigError(file, path, f"{shown!r} is not Unicode text (a lone surrogate: a broken \\u escape?)"
+                          ) from None  # fmt: skip

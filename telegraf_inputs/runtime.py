@@ -111,10 +111,10 @@ def encode_lines(metrics: Sequence[Metric]) -> bytes:
     lines = []
     for metric in metrics:
         try:
-            lines.append(encode(metric) + "\n")
+            lines.append((encode(metric) + "\n").encode("utf-8"))  # UnicodeEncodeError: a lone surrogate
         except (ValueError, TypeError, OverflowError) as exc:
             log.error("dropped a reading of %s: %s", metric.tags.get("device", "?"), exc)
-    return "".join(lines).encode("utf-8")
+    return b"".join(lines)
 
 
 class _Connection:
@@ -180,6 +180,10 @@ class _Connection:
                 continue
             try:
                 self._read_all(self.read_number, self.reading_since or time.monotonic())
+            except Exception as exc:  # a bug here must not end the thread: its devices would go silent for good
+                log.error("reading %s failed unexpectedly (%s: %s); the connection is reopened at the next gather",
+                          ", ".join(repr(d.name) for d in self.devices), type(exc).__name__, exc)  # fmt: skip
+                self._close()
             finally:
                 with self.lock:
                     self.reading_since = None

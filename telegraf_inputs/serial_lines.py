@@ -24,7 +24,7 @@ from .keys import Custom, Integer, Key, Keys, Number, Section, Text, Values
 from .lineprotocol import FieldValue
 from .logs import describe
 from .nodes import ConfigError, Node
-from .transports import serial_port_key
+from .transports import DRAIN_TIMEOUTS, serial_port_key
 
 T = TypeVar("T")
 log = logging.getLogger("telegraf_inputs")
@@ -162,10 +162,6 @@ def serial_fields(values: Values, deadline_exchanges: int) -> dict[str, Any]:
         # one Timeout more: the drain of the line after a failed reply (SerialSession.drain)
         "deadline_s": float(deadline) if deadline is not None else timeout_s * (deadline_exchanges + 1) + 1,
     }
-
-
-#: a drain after a failed reply gives up when the line is still sending after this many Timeouts
-DRAIN_TIMEOUTS = 3
 
 
 class NoReply(DeviceError):

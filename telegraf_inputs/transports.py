@@ -29,6 +29,11 @@ _INSTR = re.compile(r"\s*TCPIP(\d*)::([^:]+|\[[0-9a-fA-F:.]+\])(?:::([^:]+))?::I
 _OTHER = re.compile(r"\s*([A-Za-z]+)(\d*)(::.*)?", re.S)
 
 
+#: a serial line drained after a failed reply (it cannot tell a late reply from the next) is given up on
+#: when it is still sending after this many Timeouts
+DRAIN_TIMEOUTS = 3
+
+
 class ReplyError(Exception):
     """A reply that is too long, too slow, or cut off; the message says which."""
 

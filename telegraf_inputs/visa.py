@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ from .base import DeviceError, DeviceSpec
 from .keys import Custom, Key, Number, Values
 from .logs import describe
 from .nodes import Node
-from .transports import MAX_REPLY, LineSocket, canonical_resource, socket_address
+from .transports import DRAIN_TIMEOUTS, MAX_REPLY, LineSocket, canonical_resource, socket_address
 
 log = logging.getLogger("telegraf_inputs")
 
@@ -116,19 +117,37 @@ class BoundedVisa:
         return self.read()
 
     def clear(self) -> None:
-        """After a reply that did not come in time: a device clear empties the instrument's output queue, so
-        that the late reply is never read as the answer to the next question (IEEE 488.2; VXI-11's
-        device_clear, HiSLIP's and USBTMC's clear, GPIB's SDC).  DeviceError if the interface cannot: the
-        connection is then reopened."""
-        try:
-            self.resource.clear()
-            if self.resource.resource_name.upper().startswith("ASRL"):
-                from pyvisa import constants
+        """After a reply that did not come in time: make sure it is never read as the answer to the next question.
 
-                self.resource.flush(constants.BufferOperation.discard_read_buffer)
+        A device clear empties the instrument's output queue (IEEE 488.2: VXI-11's device_clear, HiSLIP's and
+        USBTMC's clear, GPIB's SDC).  A serial port has none: it is drained until a Timeout passes with
+        nothing new in its buffer.  DeviceError if neither can be done: the connection is then reopened.
+        """
+        try:
+            if self.resource.resource_name.upper().startswith("ASRL"):
+                self._drain_serial()
+            else:
+                self.resource.clear()
+        except DeviceError:
+            raise
         except Exception as exc:
             raise DeviceError(f"no reply in time, and the device clear that drops a late one failed "
                               f"({describe(exc)}); the connection is reopened") from exc  # fmt: skip
+
+    def _drain_serial(self) -> None:
+        from pyvisa import constants
+
+        timeout_s = (self.resource.timeout or 1000) / 1000
+        give_up = time.monotonic() + DRAIN_TIMEOUTS * timeout_s
+        while True:
+            time.sleep(timeout_s)  # a late reply comes in, whole, meanwhile
+            waiting = self.resource.bytes_in_buffer
+            self.resource.flush(constants.BufferOperation.discard_read_buffer)
+            if not waiting:
+                return
+            if time.monotonic() > give_up:
+                raise DeviceError(f"the line did not fall silent within {DRAIN_TIMEOUTS} x Timeout after a reply "
+                                  "that did not come in time; the connection is reopened")  # fmt: skip
 
     def close(self) -> None:
         session = self.session

@@ -44,6 +44,7 @@ class Dr528Simulator(LineSimulator):
         self.values: dict[str, float] = {label: float(n) for label, n in zip(LABELS, base, strict=False)}
         self.values["AT(C)"], self.values["RH(%)"] = 21.4, 43.0
         self.random = random.Random(528)
+        self.echo = b""  # sent back before the record, as a terminal program's echo (b"4\r\n")
 
     def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
         return split_at(buffer, b"\r")
@@ -58,7 +59,7 @@ class Dr528Simulator(LineSimulator):
         if request != REQUEST:
             return None
         record = {k: (round(v * self.random.uniform(0.9, 1.1)) if "(CF)" in k else v) for k, v in self.values.items()}
-        return format_record(time.strftime("%Y-%m-%d %H:%M:%S"), record)
+        return self.echo + format_record(time.strftime("%Y-%m-%d %H:%M:%S"), record)
 
 
 def main(argv: list[str] | None = None) -> int:

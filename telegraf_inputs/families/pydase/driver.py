@@ -136,7 +136,10 @@ def _reading(ch: PydaseChannel, body: Any, problem: str | None, when: int) -> Re
         return failed(f"{ch.path!r} is a {excerpt(str(kind), 40)}, not a number")
     if not isinstance(value, (int, float)):  # a boolean is one: written as 1.0 or 0.0, as the older logger did
         return failed(f"{ch.path!r}: value {excerpt(str(value), 80)!r} is not a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int of hundreds of digits: no float holds it
+        return failed(f"{ch.path!r}: value {excerpt(str(value), 40)!r} is too large for a float field")
     if not math.isfinite(number):
         return Reading(ch.config, number, when, problem=f"{ch.path!r} is {number}")
     return Reading(ch.config, number, when)

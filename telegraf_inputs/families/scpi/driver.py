@@ -351,7 +351,8 @@ class ScpiDriver(Driver):
         deadline = values["Deadline"]
         if deadline is None:  # every round trip may take the timeout, and an error-queue read after it
             trips = len(device.messages()) * (2 if device.error_query else 1)
-            deadline = trips * (device.timeout_ms / 1000 + device.query_delay_s) + 1
+            waits = 2 if serial else 1  # a serial line is drained for a Timeout after a reply that did not come
+            deadline = trips * (waits * device.timeout_ms / 1000 + device.query_delay_s) + 1
         return replace(device, deadline_s=float(deadline))
 
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:

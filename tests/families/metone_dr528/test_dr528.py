@@ -122,3 +122,11 @@ def test_wrong_baud_rate_is_silence(tmp_path: Path, sim: Dr528Simulator) -> None
     entry = counter(sim.path, Timeout=0.5, SerialConnectionParams={"baudrate": 9600})
     code, lines, stderr = read_once(tmp_path, EXE, [entry])
     assert code == 1 and sim.line_mismatches == 1 and "no reply" in errors(stderr)[0]
+
+
+@pytest.mark.parametrize("echo", [b"4\r\n", b"4\r\n\r\n", b"\r\n4\r\n"])
+def test_an_echoed_request_before_the_record_is_skipped(tmp_path: Path, sim: Dr528Simulator, echo: bytes) -> None:
+    sim.echo = echo
+    code, lines, stderr = read_once(tmp_path, EXE, [counter(sim.path)])
+    assert code == 0, stderr
+    assert fields(lines)["temperature"] == 21.4 and fields(lines)["humidity"] == 43.0

@@ -157,3 +157,15 @@ def test_quantity_serialization() -> None:
     expected = {"full_access_path": "t", "readonly": False, "doc": None, "type": "Quantity",
                 "value": {"magnitude": 2.0, "unit": "K"}}  # fmt: skip
     assert serialize(Quantity(2.0, "K"), "t") == expected
+
+
+def test_a_huge_integer_fails_its_channel_and_the_attribute_beside_it_is_written(
+    tmp_path: Path, sim: PydaseSimulator
+) -> None:
+    sim.service["counter"] = 10**400  # valid JSON; no float holds it
+    channels = {"n": channel("counter", **{"field-key": "n"}), "t": channel("temperature", **{"field-key": "t"})}
+    code, lines, stderr = read_once(tmp_path, EXE, [service(sim.port, channels)])
+    assert fields(lines)["t"] == pytest.approx(21.5, rel=1e-2) and "n" not in fields(lines)
+    (error,) = [line for line in stderr.splitlines() if line.startswith("E! ")]
+    assert "'counter': value" in error and "too large for a float field" in error and len(error) < 400
+    assert "Traceback" not in stderr
