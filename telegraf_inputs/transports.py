@@ -12,7 +12,9 @@ resource name, so that two spellings of one instrument share one connection.
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 import re
 import socket
@@ -244,6 +246,95 @@ def error_and_description(body: Any) -> str:
     return f"{body.get('error', '?')}: {body.get('description', '')}".rstrip(": ")
 
 
+class _Deadline:
+    """When the current request of a client must be complete (monotonic seconds), for its connections."""
+
+    at = math.inf
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reading side that stops at a deadline, however the bytes trickle in.
+
+    ``requests`` and ``urllib3`` bound each read of a socket, not a reply: a server sending one header
+    byte every half second would hold a request for as long as it likes.
+    """
+
+    def __init__(self, sock: Any, deadline: _Deadline) -> None:
+        self.sock = sock
+        self.raw = sock.makefile("rb", buffering=0)  # the socket's own file: it stays open while this is read
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline.at - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the reply was not complete within the timeout")
+        before = self.sock.gettimeout()
+        self.sock.settimeout(remaining if before is None else min(before, remaining))
+        try:
+            return int(self.raw.readinto(buffer) or 0)
+        finally:
+            self.sock.settimeout(before)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """A connected socket (plain or TLS) whose files read to the client's deadline; the rest is the socket's."""
+
+    def __init__(self, sock: Any, deadline: _Deadline) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _deadline_adapter(deadline: _Deadline) -> Any:
+    """A requests adapter whose connections read every reply, headers included, within ``deadline``."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def bounded(base: type) -> type:
+        class Connection(base):  # type: ignore[misc, valid-type]
+            def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+                real: Any = self.sock  # type: ignore[has-type]
+                wrapper = _DeadlineSocket(real, deadline) if real is not None else None
+                self.sock = wrapper
+                try:
+                    return super().getresponse(*args, **kwargs)
+                finally:
+                    if self.sock is wrapper:  # not closed meanwhile (a reply that ends the connection)
+                        self.sock = real
+
+        return Connection
+
+    pools = {
+        "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": bounded(HTTPConnection)}),
+        "https": type("TlsPool", (HTTPSConnectionPool,), {"ConnectionCls": bounded(HTTPSConnection)}),
+    }
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(*args, **kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+    return Adapter()
+
+
 class HttpClient:
     """GETs JSON over one kept-alive ``requests.Session``: bounded bodies, total deadlines, redirects kept on origin.
 
@@ -259,6 +350,10 @@ class HttpClient:
 
         self.requests = requests
         self.session = requests.Session()
+        self.deadline = _Deadline()
+        adapter = _deadline_adapter(self.deadline)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def get_json(
         self,
@@ -274,7 +369,11 @@ class HttpClient:
         AttributeError) is left out of the message.
         """
         deadline = time.monotonic() + timeout_s
-        body, status, reply_headers = self._get(url, headers, deadline, timeout_s, what)
+        self.deadline.at = deadline
+        try:
+            body, status, reply_headers = self._get(url, headers, deadline, timeout_s, what)
+        finally:
+            self.deadline.at = math.inf
         if status >= 400:
             detail_text = ""
             try:
@@ -337,11 +436,11 @@ class HttpClient:
                 if time.monotonic() > deadline:
                     raise HttpError(f"{what}: reply not complete within the timeout of {timeout_s:g} s")
                 body += chunk
-        except self.requests.RequestException as exc:
-            raise HttpError(f"{what}: reply cut short ({why(exc)})") from None
-        except Exception as exc:  # urllib3's protocol errors (a cut-short body, a bad chunk)
-            if isinstance(exc, HttpError):
-                raise
+        except HttpError:
+            raise
+        except Exception as exc:  # requests' and urllib3's errors (a cut-short body, a bad chunk, the deadline)
+            if why(exc) == "timed out":
+                raise HttpError(f"{what}: reply not complete within the timeout of {timeout_s:g} s") from None
             raise HttpError(f"{what}: reply cut short ({why(exc)})") from None
         return bytes(body)
 
