@@ -956,6 +956,10 @@ def soak_daq(rig: Rig) -> tuple[list[dict[str, Any]], list[Target]]:
             "endless reply": setting(Target.first_device, endless_next=True),
             "drip-fed reply": setting(Target.first_device, drip_next=0.05),
             "hung instrument (never answers)": setting(Target.every, silent=True),
+            # one reply later than Timeout (400 ms), or stopping halfway for as long: nothing that comes after
+            # may be read as the answer to a later question
+            "reply late, past Timeout": setting(Target.first_device, late_next_s=0.6),
+            "reply stalled halfway, past Timeout": setting(Target.first_device, stall_next_s=0.6),
         }
         targets.append(Target(sim, devices, faults))
     return entries, targets
@@ -981,6 +985,8 @@ def soak_smc(rig: Rig) -> tuple[list[dict[str, Any]], list[Target]]:
         "no reply (chiller off)": setting(Target.every, silent=True),
         "reply delayed past the deadline": setting(Target.every, delay_s=DEADLINE + 0.2),
         "USB adapter unplugged": serial_unplugged,
+        "reply late, past Timeout": setting(Target.every, late_next_s=1.5),
+        "reply stalled halfway, past Timeout": setting(Target.every, stall_next_s=1.5),
     }
     return entries, [
         Target("soak-smc-a", {"chiller-a": ["PV1", "SV1"]}, one_reply, ["PV1"]),
@@ -1017,6 +1023,8 @@ def soak_purpleair(rig: Rig) -> tuple[list[dict[str, Any]], list[Target]]:
         "drip-fed body": setting(Target.every, drip_next=0.05),
         "redirect to another origin": setting(Target.every, redirect_to="http://127.0.0.1:9/v1"),
         "HTTP 500 with a 100 KB error text": setting(Target.every, status=500, status_count=1, error_text_size=100_000),
+        "reply late, past Timeout": setting(Target.every, late_next_s=1.5),
+        "reply stalled halfway, past Timeout": setting(Target.every, stall_next_s=1.5),
     }
     return entries, [
         Target("soak-pa-cloud", {"pa-cloud": list(cloud_channels)}, faults),
