@@ -4,7 +4,6 @@ every half second holds no HTTP family's device past its Timeout (pydase and Pur
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,52 +11,33 @@ from pathlib import Path
 import pytest
 
 from telegraf_inputs.families.pydase.simulator import PydaseSimulator
-from telegraf_inputs.simulators import close_server
+from telegraf_inputs.simulators import TcpServer
 from tests.helpers import parse_lines, run_once, write_config
 
 
-class TrickledHeaders:
+class TrickledHeaders(TcpServer):
     """Answers every request with a status line, then one header byte every 0.5 s (for at most 30 s)."""
 
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.requests = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+    requests = 0
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
+    def serve(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        conn.recv(65536)
+        self.requests += 1
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        end = time.monotonic() + 30
+        for byte in b"Content-Type: application/json\r\n" * 40:
+            if time.monotonic() > end:
                 return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                conn.recv(65536)
-                self.requests += 1
-                conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                end = time.monotonic() + 30
-                for byte in b"Content-Type: application/json\r\n" * 40:
-                    if time.monotonic() > end:
-                        return
-                    conn.sendall(bytes([byte]))
-                    time.sleep(0.5)
-            except OSError:
-                return
-
-    def close(self) -> None:
-        close_server(self.server)
+            conn.sendall(bytes([byte]))
+            time.sleep(0.5)
 
 
 @pytest.fixture
 def rogue() -> Iterator[TrickledHeaders]:
-    server = TrickledHeaders()
+    server = TrickledHeaders().start()
     yield server
-    server.close()
+    server.stop()
 
 
 @pytest.fixture
