@@ -320,7 +320,7 @@ class SmcHrsDriver(Driver):
         return HrsDevice(
             config=config,
             connection=serial_port_key(address),  # /dev/serial/by-id/... and /dev/ttyUSB0 may be one port
-            deadline_s=float(deadline) if deadline is not None else timeout_s * (exchanges + 1) + 1,  # + a drain
+            deadline_s=float(deadline) if deadline is not None else timeout_s * exchanges + 1,
             address=address,
             baudrate=line["baudrate"],
             bytesize=line["bytesize"],

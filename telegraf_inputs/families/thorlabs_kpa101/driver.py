@@ -201,7 +201,7 @@ class Kpa101Driver(Driver):
         return KpaDevice(
             config=config,
             connection=serial_port_key(address) if address else f"kpa101|{serial_number}",
-            deadline_s=float(deadline) if deadline is not None else 2 * timeout_s + 1,  # a drain, then the read
+            deadline_s=float(deadline) if deadline is not None else timeout_s + 1,
             serial_number=serial_number,
             address=address.strip() if address else None,
             timeout_s=timeout_s,
