@@ -54,6 +54,11 @@ class DeviceSpec:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def label(self) -> str:
+        """The device as messages name it: ``'name'``, or ``'name' at [3]`` where entries share the name."""
+        return self.config.label
+
 
 D = TypeVar("D", bound=DeviceSpec)
 

@@ -192,9 +192,9 @@ def run(args: argparse.Namespace) -> int:
             runtime.log.info("simulating %d %s device(s) with the built-in simulator", len(devices), family.name)
         run_groups.append((driver, devices))
         for device in devices:
-            runtime.log.debug("reading %r (%s)", device.name, family.name)
+            runtime.log.debug("reading %s (%s)", device.label, family.name)
             if (plan := driver.plan(device)) is not None:
-                runtime.log.debug("%s: %s", device.name, plan)
+                runtime.log.debug("%s: %s", device.label, plan)
     return runtime.main_loop(run_groups, once=args.once, interval=args.interval)
 
 

@@ -15,6 +15,7 @@ whole lab.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,12 @@ class DeviceConfig:
     channels: tuple[ChannelConfig, ...]
     node: Node = field(repr=False, compare=False)
     values: Values = field(repr=False, compare=False, default_factory=lambda: Values(Node({}, "", ""), {}))
+    #: how messages name the device: its quoted name, and its entry's index where the name repeats
+    label: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", repr(self.name))
 
     @property
     def params(self) -> Values:
@@ -309,22 +316,27 @@ def load_entries(
 ) -> tuple[list[Any], list[ConfigError]]:
     """Parse each chosen entry with its parser; every problem of every entry, not only the first.
 
-    ``${NAME}`` is expanded in the chosen entries only (a DAQ needs no PurpleAir key);
-    device names must be unique among them.
+    ``${NAME}`` is expanded in the chosen entries only (a DAQ needs no PurpleAir key).  Entries
+    may share a name, as the older logger's files of 2022 do (one instrument, two entries, two
+    sets of settings): they are read as two devices writing the same ``device`` tag.
     """
     env = os.environ if environ is None else environ
     parsed, problems = [], []
-    names: dict[str, str] = {}
     for entry, parse in chosen:
         try:
             node = Node(expand_environment(entry.node, env, stand_in), entry.node.path, entry.node.file)
-            if entry.name in names:
-                raise node.error(f"device name {entry.name!r} is already used at {names[entry.name]}", "Device")
-            names[entry.name] = node.path
             parsed.append(parse(node))
         except ConfigError as exc:
             problems.append(exc)
     return parsed, problems
+
+
+def label_repeated(devices: Sequence[DeviceConfig]) -> None:
+    """Where a name repeats, each of its devices is named by its entry's index too (``'DAQ' at [1]``)."""
+    counts = Counter(d.name for d in devices)
+    for device in devices:
+        if counts[device.name] > 1:
+            object.__setattr__(device, "label", f"{device.name!r} at {device.node.path}")
 
 
 def series_problems(channels: Sequence[tuple[DeviceConfig, ChannelConfig, Sequence[str]]]) -> list[ConfigError]:
@@ -340,9 +352,9 @@ def series_problems(channels: Sequence[tuple[DeviceConfig, ChannelConfig, Sequen
         tags = tuple(sorted({"device": device.name, **device.tags, **ch.tags}.items()))
         for name in names:
             other = seen.setdefault((device.measurement, tags, name), (device, ch))
-            if other == (device, ch):
+            if other[0] is device and other[1] is ch:  # identity: two entries may be written alike
                 continue
-            where = "" if other[0] is device else f" of device {other[0].name!r}"
+            where = "" if other[0] is device else f" of device {other[0].label}"
             problems.append(
                 ch.node.error(
                     f"writes the same field {name!r} with the same tags as channel {other[1].key!r}{where}, so "

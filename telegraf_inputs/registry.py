@@ -207,6 +207,7 @@ def load(
         chosen, environ=environ, stand_in=_simulated_secret(secrets) if simulate else None
     )
     lab.problems += problems
+    config.label_repeated([device.config for _, _, device in parsed])
     by_family: dict[str, Group] = {}
     for family, driver, device in parsed:
         by_family.setdefault(family.name, Group(family, driver, [])).devices.append(device)

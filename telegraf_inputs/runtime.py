@@ -73,12 +73,12 @@ class Reporter:
 
     def __init__(self, devices: Iterable[DeviceSpec]) -> None:
         self.lock = threading.Lock()
-        self.device_streaks = {d.name: _Streak() for d in devices}
+        self.device_streaks = {d.label: _Streak() for d in devices}
         self.channel_streaks: dict[tuple[str, str], _Streak] = {}
 
     def device_failed(self, device: DeviceSpec, message: str) -> Outcome:
         with self.lock:
-            self.device_streaks[device.name].fail(f"device {device.name!r}", message)
+            self.device_streaks[device.label].fail(f"device {device.label}", message)
         return Outcome(failed=True)
 
     def device_read(self, device: DeviceSpec, readings: Sequence[Reading]) -> Outcome:
@@ -86,18 +86,18 @@ class Reporter:
         failed = [i for _, i in items if isinstance(i, channels.Rejected) and i.level >= logging.ERROR]
         out = Outcome()
         with self.lock:
-            streak = self.device_streaks[device.name]
+            streak = self.device_streaks[device.label]
             if items and len(failed) == len(items):
                 out.failed = True  # no channel could be read
                 if len(items) > 1 and len({i.reason for i in failed}) == 1:
                     # one failed exchange spoiled every channel: one log line, not one per channel
-                    streak.fail(f"device {device.name!r}", f"{failed[0].reason}; no channel emitted")
+                    streak.fail(f"device {device.label}", f"{failed[0].reason}; no channel emitted")
                     return out
-            streak.ok(f"device {device.name!r}")
+            streak.ok(f"device {device.label}")
             for reading, item in items:
-                key = (device.name, reading.channel.key)
+                key = (device.label, reading.channel.key)
                 ch_streak = self.channel_streaks.setdefault(key, _Streak())
-                what = f"device {device.name!r} channel {reading.channel.key!r}"
+                what = f"device {device.label} channel {reading.channel.key!r}"
                 if isinstance(item, channels.Rejected):
                     ch_streak.fail(what, f"{item.reason}; not emitted", item.level)
                 else:
@@ -182,7 +182,7 @@ class _Connection:
                 self._read_all(self.read_number, self.reading_since or time.monotonic())
             except Exception as exc:  # a bug here must not end the thread: its devices would go silent for good
                 log.error("reading %s failed unexpectedly (%s: %s); the connection is reopened at the next gather",
-                          ", ".join(repr(d.name) for d in self.devices), type(exc).__name__, exc)  # fmt: skip
+                          ", ".join(d.label for d in self.devices), type(exc).__name__, exc)  # fmt: skip
                 self._close()
             finally:
                 with self.lock:
@@ -229,9 +229,9 @@ class _Connection:
 
     def report_timeout(self, number: int, device: DeviceSpec) -> None:
         with self.lock:
-            if (number, device.name) in self.timed_out:
+            if (number, device.label) in self.timed_out:
                 return
-            self.timed_out.add((number, device.name))
+            self.timed_out.add((number, device.label))
             if len(self.timed_out) > 100:
                 self.timed_out = {k for k in self.timed_out if k[0] >= number - 1}
         self.emit(
@@ -271,9 +271,9 @@ class Runner:
 
     def _emit(self, device: DeviceSpec, outcome: Outcome) -> None:
         if outcome.failed:
-            self.failed.add(device.name)
+            self.failed.add(device.label)
         else:
-            self.failed.discard(device.name)
+            self.failed.discard(device.label)
         if outcome.metrics:
             data = encode_lines(outcome.metrics)
             if data:

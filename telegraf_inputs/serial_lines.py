@@ -329,19 +329,19 @@ def shared_port_problems(devices: Sequence[DeviceSpec], bus_key: Callable[[Any],
         other = first.setdefault(device.connection, device)
         if other is not device and (device.line, device.timeout_s) != (other.line, other.timeout_s):
             problems.append(node.error(
-                f"shares the port of device {other.name!r} ({other.address!r}) but not its SerialConnectionParams "
+                f"shares the port of device {other.label} ({other.address!r}) but not its SerialConnectionParams "
                 "and Timeout; one port has one setting", "Address"))  # fmt: skip
         if bus_key is None:
             if other is not device:
                 problems.append(node.error(
-                    f"the port {device.address!r} is already device {other.name!r}'s; this instrument has one "
+                    f"the port {device.address!r} is already device {other.label}'s; this instrument has one "
                     "device per port", "Address"))  # fmt: skip
             continue
         key = bus_key(device)
         same = seen.setdefault((device.connection, key), device)
         if same is not device:
             problems.append(node.error(
-                f"{bus_what} {key} on the port of device {same.name!r} is that device's already: two entries "
+                f"{bus_what} {key} on the port of device {same.label} is that device's already: two entries "
                 "would read one instrument", "DeviceSpecificParams"))  # fmt: skip
     return problems
 

@@ -128,6 +128,7 @@ def test_check_reports_every_problem_of_a_file_in_one_run(tmp_path: Path) -> Non
             {"Device": "air", "Model": "PurpleAir", "Channels": {"a": {"Type": "pm2.5"}}},
             daq_device("TCPIP0::127.0.0.1::5026::SOCKET", name="daq"),
             {"Model": "PurpleAir"},
+            daq_device("TCPIP0::127.0.0.1::5027::SOCKET", name="daq"),  # a shared name is allowed, its series not
         ],
     )
     result = lab("check", str(config))
@@ -136,9 +137,12 @@ def test_check_reports_every_problem_of_a_file_in_one_run(tmp_path: Path) -> Non
     assert f"{config}: [0].Channels.101.Type: 'VOLTS' is not allowed" in lines[0]
     assert f"{config}: [1].SerialConnectionParams.parity: 'X' is not allowed" in result.stderr
     assert f"{config}: [2].Channels.a: required key 'PurpleAirSensorIndex' is missing" in result.stderr
-    assert f"{config}: [3].Device: device name 'daq' is already used at [0]" in result.stderr
     assert f"{config}: [4]: required key 'Device' is missing" in result.stderr
-    assert lines[-1] == f"{config}: 5 problem(s)"
+    assert (
+        f"{config}: [5].Channels.101: writes the same field 'value' with the same tags as channel '101' of "
+        "device 'daq' at [3], so one would overwrite the other" in result.stderr
+    )
+    assert lines[-1] == f"{config}: 6 problem(s)"  # [5]'s two channels
     assert "Traceback" not in result.stderr
 
 

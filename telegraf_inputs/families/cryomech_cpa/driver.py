@@ -173,7 +173,7 @@ class CpaDriver(Driver):
             other = seen.setdefault((device.connection, device.unit), device)
             if other is not device:
                 problems.append(device.config.node.error(
-                    f"unit {device.unit} at {device.host}:{device.port} is already device {other.name!r}'s",
+                    f"unit {device.unit} at {device.host}:{device.port} is already device {other.label}'s",
                     "ModbusDeviceID"))  # fmt: skip
         return problems
 

@@ -271,12 +271,12 @@ class DaqSession(Session):
         for device in self.devices:
             if device.visa_idn is not None and idn != device.visa_idn:
                 log.warning(
-                    "device %r: *IDN? answered %r, VISAIDN expects %r", device.name, excerpt(idn), device.visa_idn
+                    "device %s: *IDN? answered %r, VISAIDN expects %r", device.label, excerpt(idn), device.visa_idn
                 )
         if "DAQ97" not in idn.upper():
             log.warning(
                 "device(s) %s: the *IDN? reply does not look like a DAQ970A/DAQ973A: %r",
-                ", ".join(repr(d.name) for d in self.devices),
+                ", ".join(d.label for d in self.devices),
                 excerpt(idn),
             )
         for device in self.devices:
@@ -284,10 +284,10 @@ class DaqSession(Session):
                 # the replies to the command's own queries (*RST;*OPC? waits for the reset) come first
                 *replies, first_error = split_units(self._query(f"{command};:SYST:ERR?", "sending CmdOnInit"))
                 if replies:
-                    log.debug("device %r: CmdOnInit %r answered %r", device.name, command, ";".join(replies))
+                    log.debug("device %s: CmdOnInit %r answered %r", device.label, command, ";".join(replies))
                 errors = self.drain_errors(first_error)
                 for error in errors:
-                    log.error("device %r: CmdOnInit %r: instrument error %s", device.name, command, error)
+                    log.error("device %s: CmdOnInit %r: instrument error %s", device.label, command, error)
         for device in self.devices:
             accepted = []
             for ch in device.channels:
@@ -296,9 +296,9 @@ class DaqSession(Session):
                 errors = self.drain_errors(first)
                 if errors:
                     log.error(
-                        "device %r channel %r (%s, DeviceChannel %d): the instrument refused %r: %s; "
+                        "device %s channel %r (%s, DeviceChannel %d): the instrument refused %r: %s; "
                         "channel left out of the scan",
-                        device.name,
+                        device.label,
                         ch.config.key,
                         ch.type,
                         ch.number,
@@ -307,7 +307,7 @@ class DaqSession(Session):
                     )
                     continue
                 accepted.append(ch)
-            self.scan_list[device.name] = accepted
+            self.scan_list[device.label] = accepted
         setup = [
             "FORM:READ:CHAN ON",
             "FORM:READ:TIME OFF",
@@ -322,7 +322,7 @@ class DaqSession(Session):
 
     def read(self, device: DeviceSpec) -> list[Reading]:
         assert isinstance(device, DaqDevice)
-        channels = self.scan_list.get(device.name, [])
+        channels = self.scan_list.get(device.label, [])
         if not channels:
             raise DeviceError("no channel of this device was accepted by the instrument (see the errors above)")
         scan = channel_list([ch.number for ch in channels])
@@ -441,7 +441,7 @@ class Daq970aDriver(Driver):
                     problems.append(
                         ch.config.node.error(
                             f"DeviceChannel {ch.number} of {device.address!r} is also configured by device "
-                            f"{owner[key].name!r}; one instrument channel can have one configuration",
+                            f"{owner[key].label}; one instrument channel can have one configuration",
                             "DeviceChannel",
                         )
                     )

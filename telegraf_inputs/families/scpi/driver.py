@@ -246,19 +246,19 @@ class ScpiSession(Session):
                     raise DeviceError(f"no reply to *IDN? ({exc}); VISAIDN is set, so the instrument must answer it"
                                       ) from exc  # fmt: skip
                 if idn.strip() != device.visa_idn.strip():
-                    log.warning("device %r: *IDN? answered %r, VISAIDN expects %r", device.name, excerpt(idn),
+                    log.warning("device %s: *IDN? answered %r, VISAIDN expects %r", device.label, excerpt(idn),
                                 device.visa_idn)  # fmt: skip
             for command in device.cmd_on_init:
                 if expects_reply(command):
                     try:
                         reply = self.exchange(device, command)
-                        log.debug("device %r: CmdOnInit %r answered %r", device.name, command, excerpt(reply))
+                        log.debug("device %s: CmdOnInit %r answered %r", device.label, command, excerpt(reply))
                     except NoReply as exc:
-                        log.error("device %r: CmdOnInit %r got no reply: %s", device.name, command, exc)
+                        log.error("device %s: CmdOnInit %r got no reply: %s", device.label, command, exc)
                 else:
                     self.send(command)
                 for error in self.error_queue(device):
-                    log.error("device %r: CmdOnInit %r: instrument error %s", device.name, command, error)
+                    log.error("device %s: CmdOnInit %r: instrument error %s", device.label, command, error)
 
     def read(self, device: DeviceSpec) -> list[Reading]:
         assert isinstance(device, ScpiDevice)
@@ -365,7 +365,7 @@ class ScpiDriver(Driver):
             if other is not device and _link(device) != _link(other):
                 problems.append(
                     device.config.node.error(
-                        f"shares {other.address!r} with device {other.name!r} but not its ReadTermination, "
+                        f"shares {other.address!r} with device {other.label} but not its ReadTermination, "
                         "WriteTermination, Timeout and SerialConnectionParams; one connection has one setting",
                         "Address",
                     )

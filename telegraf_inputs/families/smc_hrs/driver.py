@@ -364,7 +364,7 @@ class SmcHrsDriver(Driver):
             if other is not device and setting != (other.line, other.protocol, other.bcc, other.timeout_s):
                 problems.append(
                     node.error(
-                        f"shares the port of device {other.name!r} ({other.address!r}) but not its "
+                        f"shares the port of device {other.label} ({other.address!r}) but not its "
                         "SerialConnectionParams, Protocol, BCC and Timeout; one port has one setting",
                         "Address",
                     )
@@ -373,7 +373,7 @@ class SmcHrsDriver(Driver):
             if same_station is not device:
                 problems.append(
                     node.error(
-                        f"station {device.station} on the port of device {same_station.name!r} "
+                        f"station {device.station} on the port of device {same_station.label} "
                         f"({same_station.address!r}) is that device's already: two entries would read one chiller",
                         "DeviceSpecificParams",
                     )

@@ -125,7 +125,7 @@ class KpaSession(Resync, Session):
                 raise FrameError(f"a message cut short: {header.length} data bytes announced, {len(data)} came")
             if header.message_id == GET_PARAMS:
                 return parse_readings(data)
-            log.debug("device %r: skipped APT message %#06x", device.name, header.message_id)
+            log.debug("device %s: skipped APT message %#06x", device.label, header.message_id)
         raise FrameError(f"no reply to the readings request among {MAX_SKIPPED + 1} messages")
 
     def read(self, device: DeviceSpec) -> list[Reading]:
@@ -215,7 +215,7 @@ class Kpa101Driver(Driver):
             assert isinstance(device, KpaDevice)
             other = seen.setdefault(device.connection, device)
             if other is not device:
-                problems.append(device.config.node.error(f"the same cube as device {other.name!r}; one entry per "
+                problems.append(device.config.node.error(f"the same cube as device {other.label}; one entry per "
                                                          "cube", "SerialNumber"))  # fmt: skip
         return problems
 

@@ -80,12 +80,12 @@ class MeterSession(Session):
         idn = self._query("*IDN?")
         for device in self.devices:
             if device.visa_idn is not None and idn != device.visa_idn.strip():
-                log.warning("device %r: *IDN? answered %r, VISAIDN expects %r", device.name, excerpt(idn),
+                log.warning("device %s: *IDN? answered %r, VISAIDN expects %r", device.label, excerpt(idn),
                             device.visa_idn)  # fmt: skip
             for command in device.cmd_on_init:
                 self.instrument.write(command)
                 for error in self.errors():
-                    log.error("device %r: CmdOnInit %r: instrument error %s", device.name, command, error)
+                    log.error("device %s: CmdOnInit %r: instrument error %s", device.label, command, error)
         self.instrument.write(SET_WATTS)
         errors = self.errors()
         if errors:

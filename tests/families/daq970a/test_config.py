@@ -145,7 +145,12 @@ BROKEN = [
         "[0].Channels.101.Converter.Coefficients.a",
         "coefficient keys are exponents 0, 1, 2, ...; found 'a'",
     ),
-    ("duplicate name", [good_device(), good_device()], "[1].Device", "device name 'daq' is already used at [0]"),
+    (
+        "same name, same channel",
+        [good_device(), good_device()],
+        "[1].Channels.101.DeviceChannel",
+        "is also configured by device 'daq' at [0]",
+    ),
     (
         "duplicate channel",
         [
