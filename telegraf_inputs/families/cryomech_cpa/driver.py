@@ -1,10 +1,13 @@
 """Cryomech CPA helium compressors over Modbus TCP: one register read per gather, every channel from it.
 
 The older logger sent one request per channel; here a gather is one read of
-input registers 1-55 (1-53 on a 2.x panel), whatever the channels.  Every
-temperature and pressure is written with the unit the panel reports (its scale
-registers) as a further field, ``<field-key>_unit``; a scale code the panel
-does not define is an error, never a value in an unknown unit.  The operating
+input registers 1-55 (1-53 on a 2.x panel), whatever the channels.  Each line
+holds the fields the older logger wrote and no more.  The unit the panel reports
+(its scale registers) is compared by meaning with the channel's ``unit`` tag: a
+convertible one is converted to the tag's (psi to bar, F to C), another
+dimension is a warning, not a value.  ``UnitFields: true`` adds the panel's unit
+as ``<field-key>_unit``.  A scale code the panel does not define is an error,
+never a value in an unknown unit.  The operating
 state, warnings and alarms are words with one named boolean field per state or
 bit, as the chiller's alarms are.
 """
@@ -21,6 +24,7 @@ from ...keys import Custom, Flag, Integer, Number, Text
 from ...lineprotocol import FieldValue
 from ...logs import describe
 from ...modbus import ModbusError, ModbusTcp
+from ...units import UnitError, convert, unit_tag
 from .protocol import COUNT, FIRST, FLAG_BITS, QUANTITIES, STATES, FlagError, Panel
 
 WORDS = ("OperatingState", "Warnings", "Alarms")
@@ -33,6 +37,7 @@ STATE_FIELDS = tuple(re.sub(r"\W+", "_", name) for name in STATES.values())
 class CpaChannel:
     config: ChannelConfig
     type: str
+    unit: str | None = None  # the channel's unit tag, where pint knows it: the value is written in it
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class CpaDevice(DeviceSpec):
     unit: int = 1
     timeout_s: float = 1.0
     panel: str = "3"
+    unit_fields: bool = False
     channels: tuple[CpaChannel, ...] = ()
 
 
@@ -67,6 +73,8 @@ DECLARATION = Declaration(
     device_params=(
         Custom("PanelVersion", "2 (CPA 2.x panel: 32-bit floats) or 3 (CPA 3.x panel: integers x 10)", "3",
                reader=_panel, json_schema={"enum": [2, 3, "2", "3", "2.x", "3.x"]}),
+        Flag("UnitFields", "also write the panel's unit of each temperature, pressure, current and hours as "
+             "<field-key>_unit (a string field the older logger never wrote)", False),
     ),
     channel=(
         Text("Type", "what to read: " + ", ".join(TYPES), required=True, choices=TYPES),
@@ -103,7 +111,7 @@ class CpaSession(Session):
                               ) from exc  # fmt: skip
         when = (start + time.time_ns()) // 2
         panel = Panel(registers, device.panel)
-        return [_reading(ch, panel, when) for ch in device.channels]
+        return [_reading(ch, panel, when, device.unit_fields) for ch in device.channels]
 
     def close(self) -> None:
         self.client.close()
@@ -115,7 +123,11 @@ def _flags(word: int) -> dict[str, FieldValue]:
     return flags
 
 
-def _reading(ch: CpaChannel, panel: Panel, when: int) -> Reading:
+# the panel's units as pint reads them: its "F" and "C" would be farad and coulomb
+MEANING = {"F": "degF", "C": "degC"}
+
+
+def _reading(ch: CpaChannel, panel: Panel, when: int, unit_fields: bool) -> Reading:
     if ch.type == "OperatingState":
         state = panel.state
         extra: dict[str, FieldValue] = {"name": STATES.get(state, f"unknown state {state}"), "running": panel.running}
@@ -135,7 +147,12 @@ def _reading(ch: CpaChannel, panel: Panel, when: int) -> Reading:
         register = 30 if quantity.kind == "temperature" else 29
         problem = f"the panel's {quantity.kind} scale (register {register}) is {panel.reg(register) & 0xFF}, not a unit"
         return Reading(ch.config, None, when, problem=problem, failed=True)
-    return Reading(ch.config, round(value, 6), when, extra={"unit": unit})
+    if ch.unit is not None:
+        try:
+            value = convert(value, MEANING.get(unit, unit), ch.unit, f"the panel's {quantity.kind}")
+        except UnitError as exc:
+            return Reading(ch.config, None, when, problem=str(exc))
+    return Reading(ch.config, round(value, 6), when, extra={"unit": unit} if unit_fields else {})
 
 
 class CpaDriver(Driver):
@@ -161,7 +178,11 @@ class CpaDriver(Driver):
             unit=values["ModbusDeviceID"],
             timeout_s=timeout_s,
             panel=config.params["PanelVersion"],
-            channels=tuple(CpaChannel(ch, ch.values["Type"]) for ch in config.channels),
+            unit_fields=config.params["UnitFields"],
+            channels=tuple(
+                CpaChannel(ch, ch.values["Type"], unit_tag(config, ch) if ch.values["Type"] in QUANTITIES else None)
+                for ch in config.channels
+            ),
         )
 
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
@@ -182,7 +203,7 @@ class CpaDriver(Driver):
         out = []
         for ch in device.channels:
             key = ch.config.field_key
-            extras: tuple[str, ...] = ("unit",)
+            extras: tuple[str, ...] = ("unit",) if device.unit_fields else ()
             if ch.type == "OperatingState":
                 extras = ("name", "running")
             elif ch.type in ("Warnings", "Alarms"):

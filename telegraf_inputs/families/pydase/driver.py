@@ -3,8 +3,10 @@
 A channel's ``pydaseServerStructure`` (``Attribute``, ``Subclass``,
 ``SubclassIndex``, as the older logger's files have it) becomes pydase's access
 path.  A number (or boolean) is written as a float, as the older logger did; a
-Quantity writes its magnitude, and its unit must equal the channel's ``unit``
-tag when one is given (otherwise an error, not a value in another unit).
+Quantity writes its magnitude.  Where the channel has a ``unit`` tag, the
+Quantity's unit is compared with it by meaning (pydase sends ``volt`` for a tag's
+``V``): a convertible unit is converted to the tag's, another dimension is an
+error, never a value in another unit.
 Anything else (a string, a list, an exception) is an error for that channel.
 """
 
@@ -23,6 +25,7 @@ from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_devic
 from ...keys import Custom, Integer, Keys, Number, Section, Text
 from ...logs import excerpt
 from ...transports import HttpClient, HttpError
+from ...units import UnitError, convert, unit_tag
 from .protocol import API, DEFAULT_PORT, IDENTIFIER, access_path, exception_text
 
 
@@ -127,11 +130,12 @@ def _reading(ch: PydaseChannel, body: Any, problem: str | None, when: int) -> Re
     if kind == "Quantity":
         if not isinstance(value, dict) or not isinstance(value.get("magnitude"), (int, float)):
             return failed(f"{ch.path!r}: a Quantity without a numeric magnitude: {excerpt(str(value), 200)}")
-        unit = str(value.get("unit", ""))
-        if ch.unit is not None and unit.strip() != ch.unit.strip():
-            return failed(f"{ch.path!r} is in {excerpt(unit, 40)!r}, the channel's unit tag says {ch.unit!r}; "
-                          "no value written in another unit")  # fmt: skip
         value = value["magnitude"]
+        if ch.unit is not None:
+            try:
+                value = convert(float(value), str(body["value"].get("unit", "")), ch.unit, repr(ch.path))
+            except (UnitError, OverflowError) as exc:
+                return failed(str(exc))
     elif kind not in ("float", "int", "bool"):
         return failed(f"{ch.path!r} is a {excerpt(str(kind), 40)}, not a number")
     if not isinstance(value, (int, float)):  # a boolean is one: written as 1.0 or 0.0, as the older logger did
@@ -163,7 +167,7 @@ class PydaseDriver(Driver):
             if where["SubclassIndex"] is not None and where["Subclass"] is None:
                 raise where.node.error("SubclassIndex needs the Subclass it indexes", "SubclassIndex")
             path = access_path(where["Attribute"], where["Subclass"], where["SubclassIndex"])
-            channels.append(PydaseChannel(ch, path, ch.tags.get("unit")))
+            channels.append(PydaseChannel(ch, path, unit_tag(config, ch)))
         timeout_s = float(values["Timeout"])
         deadline = values["Deadline"]
         return PydaseDevice(

@@ -1,9 +1,11 @@
 """A simulated pydase service: its REST API (``GET /api/v1/get_value``) on 127.0.0.1.
 
-The service holds numbers, a boolean, a string, Quantities (magnitude and
-unit), a list of sub-services and a dict of them, serialized as pydase
-serializes them; a path that does not resolve gets HTTP 400 with a serialized
-AttributeError, IndexError or KeyError.  The numbers drift slowly.
+The service holds numbers, a boolean, a string, None, Quantities (magnitude and
+unit), a list of sub-services, a dict of them and a property that raises,
+serialized as pydase 0.10.6 serializes them (tests/families/pydase holds it to
+a real pydase server, key order included); a path that does not resolve, or a
+getter that raises, gets HTTP 400 with the serialized exception.  The numbers
+drift slowly (``drift = False`` stops them).
 
 Faults (``faults``): ``error_next`` (HTTP 500), ``garble_next`` (a body that is
 not JSON), ``delay_s``; ``stop()`` refuses connections.
@@ -32,11 +34,26 @@ from .protocol import API
 @dataclass
 class Quantity:
     magnitude: float
-    unit: str
+    unit: str  # as pydase 0.10.6 sends it: "volt" for u.Quantity(5, "V"); "V", "°C" for u.units.Quantity
 
 
 class Keyed(dict):  # type: ignore[type-arg]
     """A dict attribute of the service: indexed with ["key"], unlike a sub-service's attributes."""
+
+
+class Sub(dict):  # type: ignore[type-arg]
+    """A sub-service (a pydase DataService) of class ``kind``; its attributes are the dict's items."""
+
+    def __init__(self, kind: str, **attributes: Any) -> None:
+        super().__init__(attributes)
+        self.kind = kind
+
+
+@dataclass
+class Raises:
+    """An attribute (a property) whose getter raises ``error``."""
+
+    error: Exception
 
 
 @dataclass
@@ -47,17 +64,57 @@ class Faults(LateFaults):
 
 
 def serialize(value: Any, path: str) -> dict[str, Any]:
-    kind = {bool: "bool", int: "int", float: "float", str: "str", type(None): "NoneType"}.get(type(value))
-    out: dict[str, Any] = {"full_access_path": path, "readonly": False, "doc": None}
+    """``value`` as pydase 0.10.6 serializes it, key order included (a test holds it to a real server)."""
     if isinstance(value, Quantity):
-        return {**out, "type": "Quantity", "value": {"magnitude": value.magnitude, "unit": value.unit}}
+        unit = {"magnitude": value.magnitude, "unit": value.unit}
+        return {"full_access_path": path, "type": "Quantity", "value": unit, "readonly": False, "doc": None}
     if isinstance(value, list):
-        return {**out, "type": "list", "value": [serialize(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+        items = [serialize(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return {"full_access_path": path, "type": "list", "value": items, "readonly": False, "doc": None}
     if isinstance(value, Keyed):
-        return {**out, "type": "dict", "value": {k: serialize(v, f'{path}["{k}"]') for k, v in value.items()}}
-    if isinstance(value, dict):
-        return {**out, "type": "DataService", "value": {k: serialize(v, f"{path}.{k}") for k, v in value.items()}}
-    return {**out, "type": kind or "str", "value": value}
+        keyed = {k: serialize(v, f"{path}[{json.dumps(k)}]") for k, v in value.items()}
+        return {"full_access_path": path, "type": "dict", "value": keyed, "readonly": False, "doc": None}
+    if isinstance(value, dict):  # a sub-service: its attributes in name order
+        attributes = {k: serialize(v, f"{path}.{k}") for k, v in sorted(value.items())}
+        return {"full_access_path": path, "name": _type_name(value), "type": "DataService", "value": attributes,
+                "readonly": False, "doc": None}  # fmt: skip
+    kind = {bool: "bool", int: "int", float: "float", str: "str", type(None): "NoneType"}.get(type(value), "str")
+    return {"full_access_path": path, "doc": None, "readonly": False, "type": kind, "value": value}
+
+
+def serialize_error(exc: Exception) -> dict[str, Any]:
+    """An exception as pydase 0.10.6 answers it (HTTP 400): its first argument (a KeyError's key), its class."""
+    return {"full_access_path": "", "doc": None, "readonly": True, "type": "Exception",
+            "value": exc.args[0] if exc.args else "", "name": type(exc).__name__}  # fmt: skip
+
+
+def _type_name(value: Any) -> str:
+    """The class name Python's own messages give ``value``: a sub-service's class, the service's."""
+    if isinstance(value, Sub):
+        return value.kind
+    if type(value) is dict:
+        return "Service"
+    return "dict" if isinstance(value, Keyed) else type(value).__name__
+
+
+def default_service() -> dict[str, Any]:
+    """What the simulated service holds (tests build a real pydase service of the same)."""
+    return {
+        "temperature": 21.5,
+        "count": 3,
+        "enabled": True,
+        "name": "oven controller",
+        "nothing": None,
+        "voltage": Quantity(5.0, "volt"),
+        "bias": Quantity(1.5, "V"),  # made with pydase's registry (u.units.Quantity, 1.5 * u.units.V)
+        "water": Quantity(18.5, "°C"),
+        "pressure": Quantity(0.0012, "millibar"),
+        "chamber": Quantity(21.0, "degree_Celsius"),
+        "channels": [Sub("Channel", power=1.25, current=Quantity(0.5, "ampere")),
+                     Sub("Channel", power=2.5, current=Quantity(1.0, "ampere"))],
+        "sensors": Keyed(a=Sub("Sensor", value=3.0), b=Sub("Sensor", value=4.0)),
+        "heater": Raises(RuntimeError("heater sensor unplugged")),
+    }  # fmt: skip
 
 
 TOKEN = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
@@ -66,14 +123,8 @@ TOKEN = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"
 class PydaseSimulator:
     def __init__(self, port: int = 0) -> None:
         self.started = time.monotonic()
-        self.service: dict[str, Any] = {
-            "temperature": 21.5,
-            "enabled": True,
-            "name": "oven controller",
-            "voltage": Quantity(5.0, "mV"),
-            "channels": [{"power": 1.25, "current": Quantity(0.5, "A")}, {"power": 2.5, "current": Quantity(1.0, "A")}],
-            "sensors": Keyed(a={"value": 3.0}, b={"value": 4.0}),
-        }
+        self.drift = True
+        self.service: dict[str, Any] = default_service()
         self.faults = Faults()
         self.requests: list[str] = []
         sim = self
@@ -93,7 +144,7 @@ class PydaseSimulator:
                 status, body = sim.handle(self.path)
                 time.sleep(sim.faults.delay_s)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 late = sim.faults.take_delay("late_next_s")
                 if late:
@@ -125,7 +176,7 @@ class PydaseSimulator:
         close_server(self.server.socket)
 
     def resolve(self, path: str) -> Any:
-        """The value at a pydase access path; AttributeError, IndexError, KeyError or TypeError as pydase's."""
+        """The value at a pydase access path, or the exception pydase's own lookup raises (getattr, [])."""
         value: Any = self.service.get(path) if path in self.service else self.service
         position = len(path) if path in self.service else 0
         while position < len(path):
@@ -133,20 +184,25 @@ class PydaseSimulator:
             if match is None:
                 raise AttributeError(f"invalid access path {path!r}")
             name, index, key = match.groups()
+            if isinstance(value, Raises):
+                raise value.error
             if name is not None:
-                if not isinstance(value, dict) or isinstance(value, Keyed) or name not in value:
-                    raise AttributeError(f"'{type(value).__name__}' object has no attribute '{name}'")
+                if type(value) not in (dict, Sub) or name not in value:
+                    raise AttributeError(f"'{_type_name(value)}' object has no attribute '{name}'")
                 value = value[name]
-            elif index is not None:
-                if not isinstance(value, list):
-                    raise TypeError(f"'{type(value).__name__}' object is not subscriptable with an integer")
+            elif isinstance(value, list):
+                if index is None:
+                    raise TypeError("list indices must be integers or slices, not str")
                 value = value[int(index)]  # IndexError past its end
+            elif isinstance(value, Keyed):
+                item = int(index) if index is not None else json.loads(f'"{key}"')
+                value = value[item]  # KeyError for a key it does not have
             else:
-                if not isinstance(value, Keyed):
-                    raise TypeError(f"'{type(value).__name__}' object is not subscriptable with a key")
-                value = value[json.loads(f'"{key}"')]  # KeyError for a key it does not have
+                raise TypeError(f"'{_type_name(value)}' object is not subscriptable")
             position = match.end()
-        if isinstance(value, float):  # the readings drift
+        if isinstance(value, Raises):
+            raise value.error
+        if isinstance(value, float) and self.drift:  # the readings drift
             value *= 1 + 0.001 * math.sin(2 * math.pi * (time.monotonic() - self.started) / 60)
         return value
 
@@ -163,10 +219,8 @@ class PydaseSimulator:
         path = parse_qs(parts.query).get("access_path", [""])[0]
         try:
             value = self.resolve(path)
-        except (AttributeError, IndexError, KeyError, TypeError) as exc:
-            error = {"type": "Exception", "name": type(exc).__name__, "value": str(exc), "doc": None,
-                     "readonly": True, "full_access_path": ""}  # fmt: skip
-            return 400, json.dumps(error).encode()
+        except Exception as exc:  # noqa: BLE001 (pydase answers any exception of the lookup with 400)
+            return 400, json.dumps(serialize_error(exc)).encode()
         return 200, json.dumps(serialize(value, path)).encode()
 
 

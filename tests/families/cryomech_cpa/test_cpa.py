@@ -52,7 +52,7 @@ def fields(lines: list[dict]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("panel", ["3", "2"])
-def test_one_read_per_gather_with_the_panels_units(tmp_path: Path, sim: CpaSimulator, panel: str) -> None:
+def test_one_read_per_gather_and_the_older_loggers_fields_only(tmp_path: Path, sim: CpaSimulator, panel: str) -> None:
     sim.panel = panel
     sim.pressure_scale, sim.temperature_scale = 1, 2  # bar, K
     entry = compressor(sim.address, DeviceSpecificParams={"PanelVersion": panel})
@@ -61,10 +61,60 @@ def test_one_read_per_gather_with_the_panels_units(tmp_path: Path, sim: CpaSimul
     count = 55 if panel == "3" else 53
     assert sim.requests == [bytes([0, 1, 0, 0, 0, 6, 1, 4, 0, 1, 0, count])]  # one FC04 read, registers 1-count
     got = fields(lines)
-    assert got["coolant_in"] == pytest.approx(75.0, rel=0.003) and got["coolant_in_unit"] == "K"
-    assert got["high_pressure"] == pytest.approx(288.6, rel=0.003) and got["high_pressure_unit"] == "bar"
+    assert got["coolant_in"] == pytest.approx(75.0, rel=0.003)
+    assert got["high_pressure"] == pytest.approx(288.6, rel=0.003)
+    assert set(got) == {"coolant_in", "helium", "low_pressure", "high_pressure"}  # the older logger's schema
+
+
+def test_unit_fields_add_the_panels_unit_when_asked_for(tmp_path: Path, sim: CpaSimulator) -> None:
+    sim.pressure_scale, sim.temperature_scale = 1, 2  # bar, K
+    entry = compressor(sim.address, DeviceSpecificParams={"UnitFields": True})
+    code, lines, stderr = read_once(tmp_path, EXE, [entry])
+    got = fields(lines)
+    assert got["coolant_in_unit"] == "K" and got["high_pressure_unit"] == "bar"
     assert set(got) == {"coolant_in", "coolant_in_unit", "helium", "helium_unit", "low_pressure", "low_pressure_unit",
                         "high_pressure", "high_pressure_unit"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scales", "tag", "factor", "offset"),
+    [
+        ((1, 1), "degC", 1.0, 0.0),  # the panel's C
+        ((1, 1), "DegC", 1.0, 0.0),  # as the older logger's example spells it
+        ((1, 1), "degF", 1.8, 32.0),  # converted to the tag's unit
+        ((1, 2), "K", 1.0, 0.0),
+        ((1, 2), "degC", 1.0, -273.15),
+    ],
+)
+def test_a_unit_tag_is_compared_by_meaning_and_a_convertible_unit_converted(
+    tmp_path: Path, sim: CpaSimulator, scales: tuple[int, int], tag: str, factor: float, offset: float
+) -> None:
+    sim.pressure_scale, sim.temperature_scale = scales
+    plain = fields(read_once(tmp_path, EXE, [compressor(sim.address)])[1])["coolant_in"]
+    channels = {"in": {"Type": "CoolantIntTemperature", "field-key": "coolant_in", "tags": {"unit": tag}},
+                "lp": {"Type": "LowPressure", "field-key": "low_pressure", "tags": {"unit": "psi"}}}  # fmt: skip
+    code, lines, stderr = read_once(tmp_path, EXE, [compressor(sim.address, channels)])
+    assert code == 0 and errors(stderr, "W!") == [], stderr
+    got = fields(lines)
+    assert got["coolant_in"] == pytest.approx(plain * factor + offset, rel=0.003, abs=0.3)
+    assert set(got) == {"coolant_in", "low_pressure"}
+
+
+def test_psi_converted_to_bar_and_a_unit_of_another_dimension_is_a_warning_not_a_value(
+    tmp_path: Path, sim: CpaSimulator
+) -> None:
+    sim.pressure_scale = 1  # bar
+    bar = fields(read_once(tmp_path, EXE, [compressor(sim.address)])[1])["high_pressure"]
+    sim.pressure_scale = 0  # psi: the simulator's registers are the same numbers, now read as psi
+    channels = {"hp": {"Type": "HighPressure", "field-key": "hp", "tags": {"unit": "bar"}},
+                "lp": {"Type": "LowPressure", "field-key": "lp", "tags": {"unit": "degC"}},
+                "he": {"Type": "HeTemperature", "field-key": "he"}}  # fmt: skip
+    code, lines, stderr = read_once(tmp_path, EXE, [compressor(sim.address, channels)])
+    got = fields(lines)
+    assert got["hp"] == pytest.approx(bar * 0.0689476, rel=0.003) and set(got) == {"hp", "he"}
+    (warning,) = errors(stderr, "W!")
+    assert "channel 'lp'" in warning
+    assert "the panel's pressure is in 'psi', which is not convertible to 'degC'" in warning
 
 
 @pytest.mark.parametrize("panel", ["3", "2"])
@@ -86,15 +136,14 @@ def test_state_warnings_alarms_and_hours(tmp_path: Path, sim: CpaSimulator, pane
     assert got["warnings"] == 1 and got["warnings_helium_high"] is True and got["warnings_oil_high"] is False
     assert got["alarms"] == 2 and got["alarms_motor_stall"] is True and got["alarms_inverter_comm_loss"] is True
     assert got["alarms_active"] == "motor_stall,inverter_comm_loss" and got["alarms_word"] == sim.alarms
-    assert got["hours"] == pytest.approx(12345.6) and got["hours_unit"] == "h"
-    assert got["motor_unit"] == "A"
+    assert got["hours"] == pytest.approx(12345.6) and "hours_unit" not in got and "motor" in got
     assert len([k for k in got if k.startswith("alarms_")]) == len(FLAG_BITS) + 2
 
 
 def test_an_unknown_scale_is_an_error_not_a_value_in_an_unknown_unit(tmp_path: Path, sim: CpaSimulator) -> None:
     sim.temperature_scale = 7
     code, lines, stderr = read_once(tmp_path, EXE, [compressor(sim.address)])
-    assert set(fields(lines)) == {"low_pressure", "low_pressure_unit", "high_pressure", "high_pressure_unit"}
+    assert set(fields(lines)) == {"low_pressure", "high_pressure"}
     assert "the panel's temperature scale (register 30) is 7, not a unit" in errors(stderr)[0]
 
 

@@ -60,7 +60,8 @@ def test_access_paths_and_values(tmp_path: Path, sim: PydaseSimulator) -> None:
     got = fields(lines)
     assert got["t"] == pytest.approx(21.5, rel=1e-3) and got["p1"] == pytest.approx(2.5, rel=1e-3)
     assert got["b"] == pytest.approx(4.0, rel=1e-3)
-    assert got["on"] == 1.0 and got["v"] == 5.0 and got["i0"] == 0.5  # a boolean as 1.0, magnitudes
+    assert got["on"] == 1.0 and got["i0"] == 0.5  # a boolean as 1.0, a Quantity's magnitude
+    assert got["v"] == 5000.0  # 5 volt under the tag mV
     paths = [parse_qs(urlsplit(r).query)["access_path"][0] for r in sim.requests]
     assert paths == ["temperature", "enabled", "voltage", "channels[1].power", "channels[0].current",
                      'sensors["b"].value']  # fmt: skip
@@ -70,11 +71,11 @@ def test_access_paths_and_values(tmp_path: Path, sim: PydaseSimulator) -> None:
 @pytest.mark.parametrize(
     ("ch", "message"),
     [
-        (channel("voltage", tags={"unit": "V"}), "'voltage' is in 'mV', the channel's unit tag says 'V'"),
+        (channel("voltage", tags={"unit": "A"}), "'voltage' is in 'volt', which is not convertible to 'A'"),
         (channel("name"), "'name' is a str, not a number"),
-        (channel("nothing"), "HTTP 400 Bad Request: AttributeError: 'dict' object has no attribute 'nothing'"),
+        (channel("missing"), "HTTP 400 Bad Request: AttributeError: 'Service' object has no attribute 'missing'"),
         (channel("power", "channels", 5), "IndexError: list index out of range"),
-        (channel("value", "sensors", "z"), "KeyError: 'z'"),
+        (channel("value", "sensors", "z"), "KeyError: z"),
         (channel("channels"), "'channels' is a list, not a number"),
     ],
 )
@@ -143,7 +144,7 @@ def test_every_access_path_the_driver_writes_is_the_one_pydase_resolves(
     sub: str, attribute: str, index: int | str, value: float
 ) -> None:
     sim = PydaseSimulator.__new__(PydaseSimulator)  # the resolver only, no server
-    sim.started = 0.0
+    sim.started, sim.drift = 0.0, True
     holder = {attribute: value}
     container: Any = [holder] * 6 if isinstance(index, int) else Keyed({index: holder})
     sim.service = {sub: container}
@@ -169,3 +170,13 @@ def test_a_huge_integer_fails_its_channel_and_the_attribute_beside_it_is_written
     (error,) = [line for line in stderr.splitlines() if line.startswith("E! ")]
     assert "'counter': value" in error and "too large for a float field" in error and len(error) < 400
     assert "Traceback" not in stderr
+
+
+def test_a_unit_tag_that_names_no_unit_leaves_the_value_as_sent_and_says_so_once(
+    tmp_path: Path, sim: PydaseSimulator
+) -> None:
+    channels = {"v": channel("voltage", **{"field-key": "v", "tags": {"unit": "Vrms-ish"}})}
+    code, lines, stderr = read_once(tmp_path, EXE, [service(sim.port, channels)])
+    assert code == 0 and fields(lines) == {"v": 5.0}
+    (warning,) = [line for line in stderr.splitlines() if line.startswith("W! ")]
+    assert "[0].Channels.v: the unit tag 'Vrms-ish' is not a unit pint knows" in warning
