@@ -3,7 +3,9 @@
 The request is ``4`` and CR; the counter answers with a CSV header line and a
 CSV data line: a time stamp, then eight particle sizes (counts, e.g. ``0.3(CF)``),
 air temperature ``AT(C)`` and relative humidity ``RH(%)``.  This command and
-layout are known only from the older logger, not from Met One's documentation.
+layout are known only from the older logger, not from Met One's documentation,
+so the parser takes what a real counter may add: CR LF or LF, a trailing comma,
+fields past the header's.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ class ReplyError(Exception):
 
 
 def split(line: bytes) -> list[str]:
-    return [field.strip() for field in line.decode("ascii").strip().split(",")]
+    """The line's fields; line ends, NULs and trailing empty fields (a trailing comma) left out."""
+    fields = [field.strip() for field in line.decode("ascii").strip(" \t\r\n\0").split(",")]
+    while len(fields) > 1 and not fields[-1]:
+        fields.pop()
+    return fields
 
 
 def parse_record(header_line: bytes, data_line: bytes) -> dict[str, float]:
@@ -32,6 +38,9 @@ def parse_record(header_line: bytes, data_line: bytes) -> dict[str, float]:
         raise ReplyError(
             f"record is not ASCII (garbled on the line?): {header_line[:80]!r} {data_line[:80]!r}"
         ) from None
+    # a data line may carry fields past the header's (a status, a checksum): they have no label, and
+    # the labelled ones keep their places, so they are left out; a shorter data line is refused
+    data = data[: len(header)]
     if len(header) != len(data) or len(header) < 2:
         raise ReplyError(f"the header has {len(header)} fields and the data line {len(data)}: {data_line[:120]!r}")
     labels = header[1:]

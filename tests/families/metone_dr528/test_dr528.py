@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from telegraf_inputs.families.metone_dr528.protocol import LABELS, ReplyError, parse_record
 from telegraf_inputs.families.metone_dr528.simulator import Dr528Simulator
 from tests.families.serial_helpers import errors, read_once
 from tests.helpers import OLDER_FILE, ExecdProcess, parse_lines, write_config
@@ -130,3 +133,27 @@ def test_an_echoed_request_before_the_record_is_skipped(tmp_path: Path, sim: Dr5
     code, lines, stderr = read_once(tmp_path, EXE, [counter(sim.path)])
     assert code == 0, stderr
     assert fields(lines)["temperature"] == 21.4 and fields(lines)["humidity"] == 43.0
+
+
+@given(
+    st.lists(st.floats(0, 1e6, allow_nan=False), min_size=len(LABELS), max_size=len(LABELS)),
+    st.sampled_from([b"\r\n", b"\n", b"\r\n\x00"]),
+    st.booleans(),
+    st.lists(st.sampled_from(["OK", "0", "A5"]), max_size=3),
+)
+def test_what_a_real_counter_may_add_leaves_every_labelled_value_in_its_place(
+    values: list[float], end: bytes, trailing_comma: bool, extra: list[str]
+) -> None:
+    # no independent record of the DR-528 exists (see the README): the parser takes line ends, a
+    # trailing comma and fields past the header's, and keeps each labelled value under its label
+    comma = "," if trailing_comma else ""
+    header = ("Date/Time," + ",".join(LABELS) + comma).encode() + end
+    data = ("2026-12-02 12:00:00," + ",".join(f"{v!r}" for v in values) + "".join("," + e for e in extra)
+            + comma).encode() + end  # fmt: skip
+    assert parse_record(header, data) == dict(zip(LABELS, values, strict=True))
+
+
+def test_a_data_line_shorter_than_its_header_is_refused() -> None:
+    header = ("Date/Time," + ",".join(LABELS)).encode()
+    with pytest.raises(ReplyError, match="the header has 11 fields and the data line 10"):
+        parse_record(header, ("2026-12-02," + ",".join("1" for _ in LABELS[1:])).encode())
