@@ -6,7 +6,9 @@ space + data (``*01 1.53E-06\\r``), or ``?`` + address + space + an error
 (``?01 INVALID \\r``).  A command to another address gets no reply.  Commands on
 the bus must be at least 50 ms apart.  Pressures are in Torr, ``y.yyE±zz``; an
 ion gauge whose filament is off reads 9.90E+09, a convection gauge over range
-or unplugged 1.01E+03.
+or unplugged 1.01E+03.  A reading of zero comes with a NUL before its CR
+(13 + 1 bytes): the egse project's IGM402 driver (igm402_controller.py) strips it,
+"only when the pressure is zero, the device appends a null character".
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def request(address: str, command: str) -> bytes:
 
 
 def reply(address: str, data: str, error: bool = False) -> bytes:
-    """A 12-character reply and its CR: ``*01 1.53E-06``."""
-    return f"{'?' if error else '*'}{address} {data:<8.8}\r".encode("ascii")
+    """A 12-character reply and its CR: ``*01 1.53E-06``; a zero pressure with the NUL the gauge adds."""
+    nul = "\0" if not error and PRESSURE.fullmatch(data) and float(data) == 0 else ""
+    return f"{'?' if error else '*'}{address} {data:<8.8}{nul}\r".encode("ascii")
 
 
 def format_pressure(torr: float) -> str:
@@ -55,6 +58,8 @@ def payload(raw: bytes, address: str, command: str) -> str:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         raise ReplyError(f"reply to {command} is not ASCII (garbled on the line?): {raw!r}") from None
+    if raw.endswith(b"\0\r"):  # a zero pressure: the gauge adds a NUL
+        raw, text = raw[:-2] + END, text[:-2] + "\r"
     if len(raw) != REPLY_LENGTH:
         raise ReplyError(f"reply to {command} has {len(raw)} bytes, not {REPLY_LENGTH}: {raw!r}")
     if text[1:3].upper() != address.upper() or text[3] != " ":

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from telegraf_inputs.families.kjlc354.protocol import ReplyError, payload
 from telegraf_inputs.families.kjlc354.simulator import Kjlc354Simulator
 from tests.families.serial_helpers import errors, fields_of, read_once
 from tests.helpers import ExecdProcess, load_devices, parse_lines, write_config
@@ -194,3 +195,18 @@ def test_the_february_2023_files_flags_at_the_top_load(tmp_path: Path) -> None:
     entry = {**gauge("/dev/ttyUSB0"), "ConfirmFilamentIsOn": True, "ReadCombinedPressure": True}
     (device,) = load_devices("kjlc354", write_config(tmp_path, [entry]))
     assert device.confirm_filament and device.commands() == ["IGS", "RDS"]
+
+
+def test_a_zero_reading_with_the_nul_the_gauge_adds_is_read(tmp_path: Path, sim: Kjlc354Simulator) -> None:
+    # source: the egse project's InstruTech IGM402 driver (egse/vacuum/instrutech/igm402_controller.py):
+    # "only when the pressure is zero, the device appends a null character" before the reply's CR
+    assert payload(b"*01 0.00E+00\x00\r", "01", "RDCG1") == "0.00E+00"
+    with pytest.raises(ReplyError, match="has 14 bytes"):
+        payload(b"*01 1.00E-03\x01\r", "01", "RDCG1")  # any other extra byte is still refused
+    entry = gauge(sim.path)
+    entry["Channels"] = {"CG": {"Type": "CG1Pressure", "field-key": "cg1"}}
+    sim.gauges["01"].cg1_torr = 0.0
+    code, lines, stderr = read_once(tmp_path, EXE, [entry])
+    assert code == 0, stderr
+    assert [reply for _, reply in sim.log] == [b"*01 0.00E+00\x00\r"]  # the simulator answers as the source says
+    assert fields_of(lines) == {"cg1": 0.0}
