@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -97,23 +98,45 @@ class BoundedVisa:
         self.visalib = resource.visalib
         self.session = resource.session
         self.end = read_termination.encode("ascii")
+        self.lost: str | None = None  # why the link is taken as gone (a failure other than a timeout)
+
+    def _usable(self) -> None:
+        if self.lost is not None:
+            raise DeviceError(f"the connection was lost ({self.lost}); it is reopened")
+
+    def _lose(self, exc: Exception) -> None:
+        """A failure that is not a timeout (the link dropped, the instrument rebooted): nothing more is sent on it.
+
+        pyvisa-py's VXI-11 client waits its RPC timeout (Timeout + 1 s) for every call on a link whose other
+        end has gone, destroy_link on close included (4 + 1 s): without this, one drop holds the device for
+        about three calls' worth of waiting.
+        """
+        self.lost = describe(exc)
 
     def write(self, message: str) -> Any:
-        return self.resource.write(message)
+        self._usable()
+        try:
+            return self.resource.write(message)
+        except Exception as exc:
+            self._lose(exc)
+            raise
 
     def read(self) -> str:
+        self._usable()
         try:
             data = self.resource.read_bytes(MAX_REPLY, break_on_termchar=True)
         except Exception as exc:
             if getattr(exc, "error_code", None) == visa_timeout():
                 self.clear()
+            else:
+                self._lose(exc)
             raise
         if not data.endswith(self.end):
             raise DeviceError(f"a reply longer than {MAX_REPLY} bytes without its end")
         return str(data[: -len(self.end)].decode("ascii", "replace")).rstrip("\r\n")
 
     def query(self, message: str) -> str:
-        self.resource.write(message)
+        self.write(message)
         return self.read()
 
     def clear(self) -> None:
@@ -151,10 +174,26 @@ class BoundedVisa:
 
     def close(self) -> None:
         session = self.session
+        if self.lost is not None:
+            abandon_sockets(self.visalib, session)
         try:
             self.resource.close()
+        except Exception:
+            if self.lost is None:
+                raise  # a lost link's close fails on the sockets closed above: nothing more to do
         finally:
             forget_session(self, session)
+
+
+def abandon_sockets(library: Any, session: object) -> None:
+    """Close a lost pyvisa-py LAN session's sockets, so closing it says no goodbye that would wait for an answer
+    (VXI-11's destroy_link, 5 s on a dead link); other libraries and sessions are left to their own close."""
+    sessions = getattr(library, "sessions", None)
+    interface = getattr(sessions.get(session), "interface", None) if isinstance(sessions, dict) else None
+    for name in ("sock", "_sync", "_async"):  # pyvisa-py 0.7-0.8: the VXI-11 RPC client; HiSLIP's two channels
+        sock = getattr(interface, name, None)
+        if isinstance(sock, socket.socket):
+            sock.close()
 
 
 def _serial_settings(resource: Any, line: SerialLine) -> None:

@@ -37,6 +37,8 @@ class Lab:
     entries: list[dict[str, Any]]
     faults: LateFaults
     stop: Callable[[], None]
+    sim: Any = None
+    used: Callable[[], bool] = lambda: True  # whether the transport under test carried the exchanges
 
 
 def _lockbox() -> Lab:
@@ -61,7 +63,7 @@ def _scpi() -> Lab:
              "DeviceSpecificParams": {"ReadTermination": "\r\n", "WriteTermination": "\r\n", "ErrorQuery": ""},
              "Channels": {"A": {"Query": "KRDG? A", "field-key": "tA"}, "B": {"Query": "KRDG? B", "field-key": "tB"},
                           "heater": {"Query": "HTR? 1", "field-key": "heater"}}}  # fmt: skip
-    return Lab([entry], sim.faults, sim.stop)
+    return Lab([entry], sim.faults, sim.stop, sim)
 
 
 def _pm100() -> Lab:
@@ -87,7 +89,7 @@ def _daq() -> Lab:
              "measurement": "temperature",
              "Channels": {"101": {"DeviceChannel": 101, "Type": "TEMPT", "tags": {"sensor": "a"}},
                           "102": {"DeviceChannel": 102, "Type": "DCV", "field-key": "voltage"}}}  # fmt: skip
-    return Lab([entry], sim.faults, lambda: sim.stop())
+    return Lab([entry], sim.faults, sim.stop, sim)
 
 
 def _cryomech() -> Lab:
@@ -272,6 +274,26 @@ LABS: dict[str, Callable[[], Lab]] = {
 SERIAL = {name for name, start in LABS.items() if start.__name__ == "start"}
 
 
+def _over(start: Callable[[], Lab], protocol: str) -> Callable[[], Lab]:
+    """The lab on VXI-11 or HiSLIP at the standard ports, its address as the older logger's files write it."""
+
+    def lan() -> Lab:
+        from tests.families.test_lan_transports import gateway, used
+
+        lab = start()
+        gate = gateway(lab.sim, protocol)
+        for entry in lab.entries:
+            entry["Address"] = gate.address
+        lab.used = lambda: used(gate)
+        return lab
+
+    return lan
+
+
+LAN = {f"{name} over {protocol}": _over(LABS[name], protocol) for name in ("daq970a", "scpi")
+       for protocol in ("vxi11", "hislip")}  # fmt: skip
+
+
 def test_every_family_is_covered() -> None:
     assert set(LABS) == {family.name for family in registry.families()}
 
@@ -297,11 +319,11 @@ def _gather(runner: Runner, out: list[bytes]) -> dict[Series, list[float]]:
     return _values(out)
 
 
-@pytest.fixture(params=sorted(LABS))
+@pytest.fixture(params=sorted(LABS | LAN))
 def lab(request: pytest.FixtureRequest) -> Iterator[tuple[str, Lab]]:
     if request.param in SERIAL and sys.platform == "win32":
         pytest.skip("ptys are POSIX")
-    started = LABS[request.param]()
+    started = (LABS | LAN)[request.param]()
     yield request.param, started
     started.stop()
 
@@ -336,3 +358,4 @@ def test_after_a_late_or_stalled_reply_every_value_is_its_own_channels(
                 )
     assert set(written[-1]) == set(own), f"{family}: not back in step: last gather wrote {written[-1]}"
     assert getattr(sim.faults, fault) == 0.0, f"{family}: the simulator never applied the {fault} fault"
+    assert sim.used(), f"{family}: the transport under test carried no exchange"

@@ -19,7 +19,7 @@ def simulate(devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[
         return Daq970aSimulator(model=model).start()
 
     def point(device: DaqDevice, sim: Daq970aSimulator) -> DeviceSpec:
-        address = sim.address
+        address = sim.address_like(device.address)  # the transport the file names: raw socket, VXI-11 or HiSLIP
         return replace(device, address=address, visa_library="@py", visa_idn=None, connection=f"sim|{address}")
 
     return simulate_per_connection([d for d in devices if isinstance(d, DaqDevice)], start, point)

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ...lan_sim import LanServed
 from ...simulators import LateFaults, deliver, drip, run_standalone
 from .protocol import NO_ERROR, OVERLOAD, format_reading
 from .protocol import parse_channel_list as _parse_channel_list
@@ -492,8 +493,11 @@ class _Server(socketserver.ThreadingTCPServer):
         super().__init__(address, _Handler)
 
 
-class Daq970aSimulator:
-    """A simulated DAQ970A listening on ``host:port`` (port 0 picks a free one)."""
+class Daq970aSimulator(LanServed):
+    """A simulated DAQ970A listening on ``host:port`` (port 0 picks a free one); also over VXI-11 and HiSLIP
+    through ``serve_vxi11()`` and ``serve_hislip()``, as the instrument itself answers on all three."""
+
+    reply_end = b"\n"
 
     def __init__(
         self,
@@ -535,6 +539,7 @@ class Daq970aSimulator:
 
     def stop(self) -> None:
         """Stop listening and drop every connection (the instrument switched off)."""
+        self.stop_gateways()
         if self._server is not None:
             self.disconnect_clients()
             self._server.shutdown()
@@ -565,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scan-time", type=float, default=0.0, help="seconds each scan (READ?) takes (default 0)")
     args = parser.parse_args(argv)
     sim = Daq970aSimulator(args.host, args.port, args.model, scan_time_s=args.scan_time).start()
-    return run_standalone(f"simulated {args.model} listening; VISA address: {sim.address}", sim.stop)
+    lan = f"; over VXI-11: {sim.serve_vxi11().address}; over HiSLIP: {sim.serve_hislip().address}"
+    return run_standalone(f"simulated {args.model} listening; VISA address: {sim.address}{lan}", sim.stop)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ def simulate(devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[
         ).start()
 
     def point(device: ScpiDevice, sim: ScpiSimulator) -> DeviceSpec:
-        return replace(device, address=sim.address, visa_library="@py", line=None, connection=f"sim|{sim.address}")
+        address = sim.address_like(device.address)  # the transport the file names: raw socket, VXI-11 or HiSLIP
+        return replace(device, address=address, visa_library="@py", line=None, connection=f"sim|{address}")
 
     return simulate_per_connection([d for d in devices if isinstance(d, ScpiDevice)], start, point)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...lan_sim import LanServed
 from ...lineprotocol import FieldValue
 from ...scpi import split_units
 from ...simulators import LineServer, TextFaults, run_standalone
@@ -180,8 +181,9 @@ class Faults(TextFaults):
     error_next: bool = False  # the next query is answered with an error reply
 
 
-class ScpiSimulator(LineServer):
-    """A SCPI instrument answering ``answers`` on 127.0.0.1; ``address`` is its VISA SOCKET resource."""
+class ScpiSimulator(LineServer, LanServed):
+    """A SCPI instrument answering ``answers`` on 127.0.0.1; ``address`` is its VISA SOCKET resource
+    (``serve_vxi11()`` and ``serve_hislip()`` give it a VXI-11 or HiSLIP one as well)."""
 
     def __init__(
         self,
@@ -212,6 +214,10 @@ class ScpiSimulator(LineServer):
     @property
     def address(self) -> str:
         return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+    def stop(self) -> None:
+        self.stop_gateways()
+        super().stop()
 
     def answer(self, message: str) -> str | None:
         return self.respond(message)
@@ -262,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--answer {item!r}: expected QUERY=REPLY")
         answers[query] = reply
     sim = ScpiSimulator(answers, port=args.port).start()
-    return run_standalone(f"simulated SCPI instrument; Address: {sim.address}", sim.stop)
+    lan = f"; over VXI-11: {sim.serve_vxi11().address}; over HiSLIP: {sim.serve_hislip().address}"
+    return run_standalone(f"simulated SCPI instrument; Address: {sim.address}{lan}", sim.stop)
 
 
 if __name__ == "__main__":
