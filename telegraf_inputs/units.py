@@ -1,7 +1,7 @@
 """Units compared by what they mean, with pint (the library pydase itself builds its Quantities on).
 
 ``V`` is ``volt``, ``mbar`` is ``millibar``, ``degC`` is ``degree_Celsius``; the older logger's
-``DegC`` is found too (a spelling pint does not know is looked up again without letter case).  A
+``DegC`` is found too, and a one-letter ``C`` or ``F`` beside a temperature is degC or degF (a spelling pint does not know is looked up again without letter case).  A
 value in a convertible unit is converted to the unit a channel's ``unit`` tag names; a unit of
 another dimension is a :class:`UnitError`, never a value.  pint is loaded on first use only: a
 file whose units all match letter for letter never loads it.
@@ -63,6 +63,9 @@ def convert(value: float, unit: str, wanted: str, what: str) -> float:
     """``value`` in ``unit`` expressed in ``wanted``; UnitError naming ``what`` if it cannot be."""
     if unit.strip() == wanted.strip():
         return value
+    unit, wanted = _scale(unit, wanted), _scale(wanted, unit)
+    if unit.strip() == wanted.strip():
+        return value
     have, want = _meaning(unit), _meaning(wanted)
     if have is None:
         raise UnitError(f"{what} is in {_show(unit)}, which is not a unit")
@@ -80,6 +83,21 @@ def convert(value: float, unit: str, wanted: str, what: str) -> float:
     if not math.isfinite(result) and math.isfinite(value):
         raise UnitError(f"{what}: {value} {_show(unit)} has no finite value in {_show(wanted)}")
     return result
+
+
+#: one-letter temperature scales as lab files and panels write them (``"unit": "C"``); pint alone reads C as
+#: coulomb and F as farad, so they mean degC and degF where the other side of a conversion is a temperature
+SCALES = {"C": "degC", "F": "degF"}
+
+
+def _scale(text: str, other: str) -> str:
+    letter = SCALES.get(text.strip())
+    if letter is None:
+        return text
+    meaning = _meaning(SCALES.get(other.strip(), other))
+    with _lock:
+        is_temperature = meaning is not None and meaning[1].dimensionality == {"[temperature]": 1}
+    return letter if is_temperature else text
 
 
 def _show(text: str) -> str:

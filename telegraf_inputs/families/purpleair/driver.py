@@ -36,11 +36,14 @@ from ...transports import HttpClient, HttpError, origin
 from .protocol import (
     API_FIELDS,
     API_KEY_HEADER,
+    AQI_PM10,
+    AQI_PM25,
     DEFAULT_BASE_URL,
     INTEGER_FIELDS,
     LAN_KEYS,
     LAN_SINGLE,
     LAN_TIME_FORMAT,
+    aqi,
 )
 
 DEFAULT_FIELD = "0.3_um_count"  # what the older logger read
@@ -63,39 +66,6 @@ def epa_pm25(cf1: float, rh: float) -> float:
         return high
     weight = 0.0244 * cf1 - 13.9
     return weight * high + (1 - weight) * low
-
-
-#: US EPA AQI breakpoints: (concentration low, high, index low, high); PM2.5 as revised in 2024
-AQI_PM25 = (
-    (0.0, 9.0, 0, 50),
-    (9.1, 35.4, 51, 100),
-    (35.5, 55.4, 101, 150),
-    (55.5, 125.4, 151, 200),
-    (125.5, 225.4, 201, 300),
-    (225.5, 325.4, 301, 500),
-)
-AQI_PM10 = (
-    (0, 54, 0, 50),
-    (55, 154, 51, 100),
-    (155, 254, 101, 150),
-    (255, 354, 151, 200),
-    (355, 424, 201, 300),
-    (425, 604, 301, 500),
-)
-
-
-def aqi(concentration: float, table: Sequence[tuple[float, float, int, int]], digits: int) -> int:
-    """US AQI: truncate the concentration (0.1 µg/m³ for PM2.5, 1 for PM10), interpolate in its band.
-
-    Above the top breakpoint the top band's slope is continued, as AirNow does.
-    """
-    step = 10**digits
-    c = math.floor(max(concentration, 0.0) * step) / step
-    for c_lo, c_hi, i_lo, i_hi in table:
-        if c <= c_hi:
-            return round((i_hi - i_lo) / (c_hi - c_lo) * (c - c_lo) + i_lo)
-    c_lo, c_hi, i_lo, i_hi = table[-1]
-    return round((i_hi - i_lo) / (c_hi - c_lo) * (c - c_lo) + i_lo)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ to the API's names.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 API_KEY_HEADER = "X-API-Key"
 LAN_TIME_FORMAT = "%Y/%m/%dT%H:%M:%Sz"  # a LAN sensor's DateTime, UTC
 DEFAULT_BASE_URL = "https://api.purpleair.com/v1"
@@ -33,3 +36,36 @@ LAN_KEYS = {
     "pm10.0_cf_1": "pm10_0_cf_1",
 }
 LAN_SINGLE = {"humidity": "current_humidity", "temperature": "current_temp_f", "pressure": "pressure"}
+
+
+#: US EPA AQI breakpoints: (concentration low, high, index low, high); PM2.5 as revised in 2024
+AQI_PM25 = (
+    (0.0, 9.0, 0, 50),
+    (9.1, 35.4, 51, 100),
+    (35.5, 55.4, 101, 150),
+    (55.5, 125.4, 151, 200),
+    (125.5, 225.4, 201, 300),
+    (225.5, 325.4, 301, 500),
+)
+AQI_PM10 = (
+    (0, 54, 0, 50),
+    (55, 154, 51, 100),
+    (155, 254, 101, 150),
+    (255, 354, 151, 200),
+    (355, 424, 201, 300),
+    (425, 604, 301, 500),
+)
+
+
+def aqi(concentration: float, table: Sequence[tuple[float, float, int, int]], digits: int) -> int:
+    """US AQI: truncate the concentration (0.1 µg/m³ for PM2.5, 1 for PM10), interpolate in its band.
+
+    Above the top breakpoint the top band's slope is continued, as AirNow does.
+    """
+    step = 10**digits
+    c = math.floor(max(concentration, 0.0) * step) / step
+    for c_lo, c_hi, i_lo, i_hi in table:
+        if c <= c_hi:
+            return round((i_hi - i_lo) / (c_hi - c_lo) * (c - c_lo) + i_lo)
+    c_lo, c_hi, i_lo, i_hi = table[-1]
+    return round((i_hi - i_lo) / (c_hi - c_lo) * (c - c_lo) + i_lo)

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from ...simulators import LateFaults, deliver, drip, run_standalone
-from .protocol import API_FIELDS, API_KEY_HEADER, LAN_KEYS, LAN_SINGLE, LAN_TIME_FORMAT
+from .protocol import API_FIELDS, API_KEY_HEADER, AQI_PM25, LAN_KEYS, LAN_SINGLE, LAN_TIME_FORMAT, aqi
 
 ERRORS = {
     400: "InvalidFieldValueError",
@@ -294,6 +294,9 @@ class PurpleAirSimulator:
             "SensorId": f"84:f3:eb:{sensor.index % 256:02x}:00:01",
             "DateTime": time.strftime(LAN_TIME_FORMAT, time.gmtime(values["last_seen"])),
             "Geo": f"PurpleAir-{sensor.index}",
+            "version": "7.04",  # the firmware, hardware and key set of a PurpleAir Zen's /json as recorded
+            "hardwareversion": "3.0",  # (tests/families/purpleair/conversations.json names the capture)
+            "hardwarediscovered": "3.0+BME68X+PMSX003-A+PMSX003-B",
             "current_dewpoint_f": 45,
         }
         for api, key in LAN_KEYS.items():
@@ -301,6 +304,8 @@ class PurpleAirSimulator:
             out[key + "_b"] = values[api + "_b"]
         for api, key in LAN_SINGLE.items():
             out[key] = values[api]
+        out["pm2.5_aqi"] = aqi(values["pm2.5_atm_a"], AQI_PM25, 1)
+        out["pm2.5_aqi_b"] = aqi(values["pm2.5_atm_b"], AQI_PM25, 1)
         return out
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import struct
 import time
 from dataclasses import dataclass, field
 
@@ -55,6 +56,13 @@ class Lockbox:
         return round(self.levels[n] + 0.01 * n * math.sin(2 * math.pi * t / 10), 6)
 
 
+def result_double(value: float) -> str:
+    """A voltage as the server writes it: read as a C float, widened, printed by scpi-parser with %.15lg
+    (rp-lockbox scpi-server/src/apin.c; ``0.123`` comes as ``0.123000003397465``, ``6e-06`` in exponent form)."""
+    widened = struct.unpack("<f", struct.pack("<f", value))[0]
+    return f"{widened:.15g}"
+
+
 class LockboxSimulator(LineServer):
     reply_end = END.encode("ascii")
 
@@ -70,7 +78,7 @@ class LockboxSimulator(LineServer):
         if match.group(4):
             n = int(match.group(5))
             value = self.box.input(n) if match.group(4).upper() == "IN" else self.box.outputs[n]
-            return f"{value:.6f}"
+            return result_double(value)
         pid = self.pids[readme_name(int(match.group(1)), int(match.group(2)))]
         what = match.group(3).upper()
         if what in ("HOLD", "REL", "RELOCK", "INV", "INVERTED"):

@@ -1,0 +1,48 @@
+"""Every family's conversation cases from independent sources, replayed on its real transport (tests/conversations.py).
+
+Each case names its source; the driver must ask what the source records, byte for byte, and write
+exactly what the case says from the source's replies; the family's simulator must answer the
+source's requests in the source's form.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from telegraf_inputs import registry
+from tests import conversations
+from tests.conversations import Case
+
+CASES = conversations.cases()
+
+
+def test_every_family_has_cases_with_a_named_source() -> None:
+    have = {case.family for case in CASES}
+    assert have == {family.name for family in registry.families()}, "families without conversation cases"
+    for case in CASES:
+        assert len(case.source) > 20 and ("@" in case.source or "manual" in case.source.lower()
+                                          or "recorded" in case.source), case.id  # fmt: skip
+        assert any(not x.ours for x in case.exchanges) or case.transport == "none", case.id
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_driver_asks_and_writes_what_the_source_records(case: Case, tmp_path: Path) -> None:
+    conversations.check(case, conversations.replay(case, tmp_path))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_simulator_answers_the_sources_requests_in_its_form(case: Case, tmp_path: Path) -> None:
+    if case.transport == "serial" and sys.platform == "win32":
+        pytest.skip("the serial simulators are ptys here")
+    if case.simulator:
+        assert case.family == "scpi", "only the generic SCPI simulator may be excused"
+        pytest.skip(case.simulator)
+    problems = []
+    for exchange, reply in conversations.simulated(case, tmp_path):
+        problem = conversations.same_form(exchange, reply, case.transport)
+        if problem:
+            problems.append(f"{exchange.send!r}: {problem}")
+    assert not problems, problems
