@@ -1,7 +1,8 @@
 """Units compared by what they mean, with pint (the library pydase itself builds its Quantities on).
 
 ``V`` is ``volt``, ``mbar`` is ``millibar``, ``degC`` is ``degree_Celsius``; the older logger's
-``DegC`` is found too, and a one-letter ``C`` or ``F`` beside a temperature is degC or degF (a spelling pint does not know is looked up again without letter case).  A
+``DegC`` is found too (a spelling pint does not know is looked up again without letter case), and a
+one-letter ``C`` or ``F`` beside a temperature is degC or degF.  A
 value in a convertible unit is converted to the unit a channel's ``unit`` tag names; a unit of
 another dimension is a :class:`UnitError`, never a value.  pint is loaded on first use only: a
 file whose units all match letter for letter never loads it.

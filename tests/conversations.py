@@ -92,7 +92,8 @@ def cases() -> list[Case]:
     for path in sorted(FAMILIES.glob("*/conversations.json")):
         for raw in json.loads(path.read_text(encoding="utf-8")):
             exchanges = [Exchange(_bytes(x, "send") or b"", _bytes(x, "reply"), bool(x.get("ours")),
-                                  int(x.get("frame", 0)), int(x.get("status", 200))) for x in raw["exchanges"]]  # fmt: skip
+                                  int(x.get("frame", 0)), int(x.get("status", 200)))
+                         for x in raw["exchanges"]]  # fmt: skip
             found.append(Case(path.parent.name, raw["case"], raw["source"], raw["transport"], raw["entry"],
                               exchanges, raw.get("writes", []), raw.get("refuses"), raw.get("simulator")))  # fmt: skip
     return found
