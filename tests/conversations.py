@@ -11,7 +11,7 @@ Each family keeps its cases in ``tests/families/<family>/conversations.json``: a
                    or {"send_hex": "...", "reply_hex": "..."},
                    "ours": true on an exchange the source does not record (what our driver asks besides,
                    e.g. an error queue), "frame": N where a simulator's binary reply must equal the
-                   source's in its first N bytes],
+                   source's in its first N bytes, "checksum": N where its last N bytes are a checksum],
      "writes": [{"tags": {...}, "fields": {...}}, ...]   every line the gather must write, and no other,
      "refuses": {"log": "text in the E!/W! lines", "unwritten": ["field", ...]}  (optional),
      "simulator": "why the family's simulator cannot answer in the source's form" (optional; the
@@ -59,6 +59,7 @@ class Exchange:
     ours: bool = False  # not in the source: what our driver asks besides
     frame: int = 0  # binary: a simulator's reply must equal the source's in this many first bytes
     status: int = 200  # HTTP: the reply's status
+    checksum: int = 0  # trailing bytes of the reply that are a checksum: left out of the form
     used: int = 0
 
 
@@ -92,7 +93,7 @@ def cases() -> list[Case]:
     for path in sorted(FAMILIES.glob("*/conversations.json")):
         for raw in json.loads(path.read_text(encoding="utf-8")):
             exchanges = [Exchange(_bytes(x, "send") or b"", _bytes(x, "reply"), bool(x.get("ours")),
-                                  int(x.get("frame", 0)), int(x.get("status", 200)))
+                                  int(x.get("frame", 0)), int(x.get("status", 200)), int(x.get("checksum", 0)))
                          for x in raw["exchanges"]]  # fmt: skip
             found.append(Case(path.parent.name, raw["case"], raw["source"], raw["transport"], raw["entry"],
                               exchanges, raw.get("writes", []), raw.get("refuses"), raw.get("simulator")))  # fmt: skip
@@ -114,7 +115,7 @@ class Script:
     def answer(self, buffer: bytes) -> tuple[int, bytes | None] | None:
         """(bytes taken, the reply) for the request at the start of ``buffer``; None while it may still grow."""
         with self.lock:
-            for exchange in self.exchanges:
+            for exchange in (x for x in self.exchanges if x.send):
                 if (self.key(buffer) == self.key(exchange.send) if self.whole
                         else self.key(buffer).startswith(self.key(exchange.send))):  # fmt: skip
                     exchange.used += 1
@@ -122,7 +123,7 @@ class Script:
                     if reply is not None and self.modbus:
                         reply = buffer[:2] + reply[2:]
                     return len(exchange.send), reply
-            if not self.whole and any(self.key(x.send).startswith(self.key(buffer)) for x in self.exchanges):
+            if not self.whole and any(self.key(x.send).startswith(self.key(buffer)) for x in self.exchanges if x.send):
                 return None
             self.unexpected.append(buffer)
             return len(buffer), None
@@ -136,6 +137,9 @@ class StreamServer(TcpServer):
         self.script = script
 
     def serve(self, conn: socket.socket) -> None:
+        streamed = [x for x in self.script.exchanges if not x.send and x.reply]
+        if streamed:  # an instrument that sends unasked (a gauge streaming frames): every 20 ms, as it does
+            threading.Thread(target=self._stream, args=(conn, streamed), daemon=True).start()
         buffer = b""
         while True:
             data = conn.recv(4096)
@@ -147,6 +151,17 @@ class StreamServer(TcpServer):
                 buffer = buffer[taken:]
                 if reply:
                     conn.sendall(reply)
+
+    @staticmethod
+    def _stream(conn: socket.socket, streamed: list[Exchange]) -> None:
+        try:
+            while True:
+                for exchange in streamed:
+                    conn.sendall(exchange.reply or b"")
+                    exchange.used += 1
+                time.sleep(0.02)
+        except OSError:
+            return
 
 
 class HttpServer:
@@ -213,7 +228,7 @@ def replay(case: Case, folder: Path) -> Replayed:
     """Serve the case's exchanges, read its entry once as ``telegraf-lab run`` does; what was written and logged."""
     from line_protocol_parser import parse_line
 
-    script = Script([Exchange(x.send, x.reply, x.ours, x.frame, x.status) for x in case.exchanges],
+    script = Script([Exchange(x.send, x.reply, x.ours, x.frame, x.status, x.checksum) for x in case.exchanges],
                     modbus=case.transport == "modbus-tcp", whole=case.transport == "http")  # fmt: skip
     server: Any = HttpServer(script) if case.transport == "http" else StreamServer(script).start()
     config = folder / "devices.json"
@@ -275,12 +290,13 @@ def check(case: Case, got: Replayed) -> None:
 
 
 # -- the family's simulator, asked the source's questions --------------------------------------------------------
-_NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(rb" *[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")  # with the spaces that pad it
 _WORD = re.compile(rb"[A-Za-z]+")
 
 
 def text_form(reply: bytes) -> bytes:
-    """A reply with every number written ``#`` and every word ``a``: what a misreading of the format changes."""
+    """A reply with every number (and the spaces padding it to its width) written ``#`` and every word ``a``:
+    what a misreading of the format changes."""
     return _WORD.sub(b"a", _NUMBER.sub(b"#", reply))
 
 
@@ -304,8 +320,10 @@ def simulated(case: Case, folder: Path) -> Iterator[tuple[Exchange, bytes]]:
     try:
         ask = _asker(case.transport, pointed[0])
         for exchange in case.exchanges:
-            if not exchange.ours and exchange.reply is not None:
-                yield exchange, ask(exchange)
+            if not exchange.ours:
+                reply = ask(exchange)  # a command (no reply in the source) is sent all the same
+                if exchange.reply is not None:
+                    yield exchange, reply
     finally:
         stop()
 
@@ -330,8 +348,12 @@ def _asker(transport: str, device: DeviceSpec) -> Any:
     else:
         import serial
 
-        baud = attrs.get("baudrate") or (attrs.get("line") or (115200,))[0]
-        line = serial.Serial(address, baud, timeout=0.1)
+        if attrs.get("line"):  # the line settings the simulator checks: a pty at other settings is a silent one
+            baud, size, parity, stop = attrs["line"]
+        else:
+            baud, size, parity, stop = (attrs.get("baudrate") or 115200, attrs.get("bytesize") or 8,
+                                        attrs.get("parity") or "N", attrs.get("stopbits") or 1)  # fmt: skip
+        line = serial.Serial(address, baud, bytesize=size, parity=parity, stopbits=stop, timeout=0.1)
 
         def ask_serial(exchange: Exchange) -> bytes:
             line.reset_input_buffer()
@@ -358,13 +380,18 @@ def _asker(transport: str, device: DeviceSpec) -> Any:
 
 
 def _read_like(read: Any, exchange: Exchange, wait_s: float = 1.5) -> bytes:
-    """Read until as much came as the source's reply holds and it ends as the source's does, or ``wait_s``."""
-    want = exchange.reply or b""
+    """Read until as much came as the source's reply holds and it ends as the source's does, or ``wait_s``
+    (a command the source records no reply to: a moment for the simulator to take it)."""
+    if exchange.reply is None:
+        time.sleep(0.05)
+        return read()
+    want = exchange.reply
     got = b""
     end = time.monotonic() + wait_s
+    enough = 3 * len(want) if not exchange.send else len(want)  # a stream may be joined mid-frame
     while time.monotonic() < end:
         got += read()
-        if want and (len(got) >= len(want) if exchange.frame else got.endswith(want[-1:])):
+        if want and (len(got) >= enough if exchange.frame else got.endswith(want[-1:])):
             break
     return got
 
@@ -375,6 +402,10 @@ def same_form(exchange: Exchange, reply: bytes, transport: str) -> str | None:
     if transport == "http":
         a, b = json_form(json.loads(want)), json_form(json.loads(reply))
         return None if _json_covers(b, a) else f"JSON form {b} lacks the source's {a}"
+    if exchange.frame and not exchange.send:  # a stream: somewhere in what came, a frame of the source's form
+        if any(reply[i : i + exchange.frame] == want[: exchange.frame] for i in range(len(reply) - len(want) + 1)):
+            return None
+        return f"no frame like the source's {want.hex(' ')} in {reply[:64].hex(' ')}"
     if exchange.frame:
         if (
             len(reply) != len(want)
@@ -383,6 +414,8 @@ def same_form(exchange: Exchange, reply: bytes, transport: str) -> str | None:
         ):
             return f"{reply.hex(' ')} is not framed as the source's {want.hex(' ')}"
         return None
+    if exchange.checksum:
+        reply, want = reply[: -exchange.checksum], want[: -exchange.checksum]
     if text_form(reply) != text_form(want):
         return f"{reply!r} has the form {text_form(reply)!r}, the source's {want!r} has {text_form(want)!r}"
     return None

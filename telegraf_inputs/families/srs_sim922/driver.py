@@ -4,14 +4,17 @@ A gather asks ``TVAL? n`` for each temperature channel, or ``TVAL? 0`` (all
 four) once from three channels on, whichever is fewer bytes on the line; the
 same with ``VOLT?`` for voltage channels.  In a SIM900
 (``DeviceSpecificParams.SIM900Port``), the module is reached with
-``CONN p,"xyz"`` and left with the escape ``xyz``; the modules of one
-mainframe share its port and are read one after another.  Replies are read to
+``CONN p,"xyz"`` and left with the escape ``xyz``, or with ``SIM900Addressing``
+``SNDT`` each query goes as ``SNDT p,"..."`` and its reply is collected with
+``NINP? p`` and ``RAWN? p,n``; the modules of one mainframe share its port and
+are read one after another.  Replies are read to
 their CR LF and must hold the numbers asked for; a temperature of 0 K or below (no diode,
 or outside its curve) is a warning, never a value.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -21,6 +24,7 @@ from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_devic
 from ...keys import Custom, Integer, Text
 from ...serial_lines import (
     BadReply,
+    NoReply,
     SerialDevice,
     SerialDriver,
     SerialSession,
@@ -30,7 +34,23 @@ from ...serial_lines import (
     shared_port_problems,
     timed,
 )
-from .protocol import ALL_FROM, CHANNELS, COMMAND_END, ESCAPE, QUERIES, REPLY_END, ReplyError, connect, parse_values
+from .protocol import (
+    ADDRESSING,
+    ALL_FROM,
+    CHANNELS,
+    COMMAND_END,
+    ESCAPE,
+    QUERIES,
+    READ_TO,
+    ReplyError,
+    bytes_waiting,
+    connect,
+    parse_values,
+    raw_bytes,
+    send_terminated,
+)
+
+POLL_S = 0.02  # between NINP? polls while a module's reply is not yet whole
 
 TYPES = tuple(QUERIES)
 
@@ -45,6 +65,7 @@ class SimChannel:
 @dataclass(frozen=True)
 class Sim922Device(SerialDevice):
     sim900_port: int | None = None  # the mainframe slot, None when the module is on its own port
+    addressing: str = "CONN"  # how the mainframe is asked: CONN pass-through, or SNDT / NINP? / RAWN?
     channels: tuple[SimChannel, ...] = ()
 
     def queries(self) -> list[tuple[str, str, list[int]]]:
@@ -74,6 +95,9 @@ DECLARATION = Declaration(
     device_params=(
         Integer("SIM900Port", "the SIM900 mainframe slot (1-8) the SIM922 sits in; leave out when the SIM922 has "
                 "its own serial port", minimum=1, maximum=8),
+        Text("SIM900Addressing", "how the SIM900 reaches the module: CONN (pass-through until an escape) or SNDT "
+             "(each message sent with SNDT, its reply collected with NINP? and RAWN?, as QMI does)", "CONN",
+             choices=ADDRESSING),
     ),
     channel=(
         Custom("DeviceChannel", "the SIM922 channel, 1 to 4", reader=_channel_number,
@@ -102,7 +126,9 @@ class Sim922Session(SerialSession):
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, Sim922Device)
-        if device.sim900_port is not None:
+        passing = device.sim900_port is not None and device.addressing == "CONN"
+        if passing:
+            assert device.sim900_port is not None
             self.port.write(connect(device.sim900_port))
         results: dict[tuple[str, int], tuple[float | BadReply, int]] = {}
         try:
@@ -111,7 +137,7 @@ class Sim922Session(SerialSession):
                 for i, n in enumerate(numbers):
                     results[kind, n] = (values if isinstance(values, BadReply) else values[i], when)
         finally:
-            if device.sim900_port is not None:
+            if passing:
                 self.port.write(ESCAPE.encode("ascii"))
         readings = []
         for ch in device.channels:
@@ -124,11 +150,41 @@ class Sim922Session(SerialSession):
         return readings
 
     def _values(self, device: Sim922Device, query: str, count: int) -> list[float]:
-        raw = self.query(device, query.encode("ascii") + COMMAND_END, REPLY_END, limit=256)
+        if device.sim900_port is not None and device.addressing == "SNDT":
+            raw = self._through_sndt(device, device.sim900_port, query)
+        else:
+            raw = self.query(device, query.encode("ascii") + COMMAND_END, READ_TO, limit=256)
         try:
             return parse_values(raw, query, count)
         except ReplyError as exc:
             raise self.refused(str(exc)) from None
+
+    def _through_sndt(self, device: Sim922Device, slot: int, query: str, limit: int = 256) -> bytes:
+        """One module query through the mainframe: SNDT, then NINP? / RAWN? until the reply's LF, within Timeout."""
+        self.settle(device.timeout_s, f"port {device.address}")
+        self.port.reset_input_buffer()
+        self.port.write(send_terminated(slot, query))
+        give_up = time.monotonic() + device.timeout_s
+        reply = b""
+        while not reply.endswith(READ_TO):
+            waiting = self.query(device, bytes_waiting(slot), READ_TO, limit=16).strip()
+            if not waiting.isdigit():
+                raise self.refused(f"NINP? {slot} answered {waiting[:40]!r}, not a byte count")
+            count = min(int(waiting), limit - len(reply))
+            if count > 0:
+                self.port.write(raw_bytes(slot, count))
+                chunk = self.port.read(count)
+                if len(chunk) < count:
+                    raise self.refused(f"RAWN? {slot},{count} gave {len(chunk)} bytes within Timeout: {chunk!r}")
+                reply += chunk
+            if len(reply) >= limit and not reply.endswith(READ_TO):
+                raise self.refused(f"a reply to {query!r} longer than {limit} bytes without its end: {reply[:80]!r}")
+            if not reply.endswith(READ_TO):
+                if time.monotonic() > give_up:
+                    raise NoReply(f"no whole reply to {query!r} from SIM900 slot {slot} within Timeout "
+                                  f"{device.timeout_s:g} s (so far {reply[:80]!r}){self.hint}")  # fmt: skip
+                time.sleep(POLL_S)
+        return reply
 
 
 class Sim922Driver(SerialDriver):
@@ -150,6 +206,7 @@ class Sim922Driver(SerialDriver):
             config=config,
             **serial_fields(config.values, len(queries(channels))),
             sim900_port=config.params["SIM900Port"],
+            addressing=config.params["SIM900Addressing"],
             channels=channels,
         )
 
@@ -159,7 +216,7 @@ class Sim922Driver(SerialDriver):
 
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, Sim922Device)
-        via = f"SIM900 slot {device.sim900_port}: " if device.sim900_port else ""
+        via = f"SIM900 slot {device.sim900_port} ({device.addressing}): " if device.sim900_port else ""
         return via + ", ".join(query for query, _, _ in device.queries()) + " per gather"
 
 

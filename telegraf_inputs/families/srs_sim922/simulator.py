@@ -4,7 +4,9 @@ A module answers ``TVAL? n`` / ``VOLT? n`` (n = 1-4, or 0 for all four,
 comma-separated) and ``*IDN?``, each reply ending in CR LF; it stays silent on
 anything else, as SRS modules do.  With ``slots`` (a SIM900), the host talks to
 the mainframe until ``CONN p,"esc"`` connects it to slot p, and to that module
-until the escape string comes.  Replies come after the line's transmission
+until the escape string comes; or it hands ``SNDT p,"msg"`` to slot p and keeps
+the reply for ``NINP? p`` (its length) and ``RAWN? p,n`` (n raw bytes; ``GETN?``
+with a ``#3nnn`` block header).  Replies come after the line's transmission
 time, and only at the line's settings (9600 8N1 by default).
 
 Faults (``faults``): ``silent``, ``delay_s``, ``garble_next``,
@@ -29,6 +31,9 @@ from ...simulators import run_standalone
 from .protocol import COMMAND_END, REPLY_END, format_values
 
 CONN = re.compile(r'CONN\s+(\d)\s*,\s*"([^"]+)"')
+SNDT = re.compile(r'SNDT\s+(\d)\s*,\s*"([^"]*)"')
+NINP = re.compile(r"NINP\?\s*(\d)")
+RAWN = re.compile(r"(RAWN|GETN)\?\s*(\d)\s*,\s*(\d+)")
 
 
 @dataclass
@@ -65,6 +70,7 @@ class Sim922Simulator(LineSimulator):
         self.modules = {slot: Module() for slot in (slots or [0])}
         self.connected: int | None = None if self.mainframe else 0
         self.escape = ""
+        self.outbox = {slot: bytearray() for slot in self.modules}  # replies to SNDT messages, per slot
 
     def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
         if self.connected is not None and self.escape:
@@ -80,14 +86,31 @@ class Sim922Simulator(LineSimulator):
         if self.escape and text.endswith(self.escape) and self.connected is None:
             return None  # the escape itself
         if self.connected is None:  # the mainframe
-            match = CONN.fullmatch(text)
-            if match and int(match.group(1)) in self.modules:
+            return self.mainframe_reply(text)
+        return self.module_reply(self.modules[self.connected], text)
+
+    def mainframe_reply(self, text: str) -> bytes | None:
+        """CONN, and the SNDT / NINP? / RAWN? (GETN?) addressing QMI's SIM900 driver uses."""
+        if match := CONN.fullmatch(text):
+            if int(match.group(1)) in self.modules:
                 self.connected, self.escape = int(match.group(1)), match.group(2)
-                return None
-            if text == "*IDN?":
-                return b"Stanford_Research_Systems,SIM900,s/n000001,ver3.6" + REPLY_END
             return None
-        module = self.modules[self.connected]
+        if (match := SNDT.fullmatch(text)) and int(match.group(1)) in self.modules:
+            slot = int(match.group(1))
+            self.outbox[slot] += self.module_reply(self.modules[slot], match.group(2)) or b""
+            return None
+        if (match := NINP.fullmatch(text)) and int(match.group(1)) in self.modules:
+            return str(len(self.outbox[int(match.group(1))])).encode("ascii") + REPLY_END
+        if (match := RAWN.fullmatch(text)) and int(match.group(2)) in self.modules:
+            box, count = self.outbox[int(match.group(2))], int(match.group(3))
+            taken = bytes(box[:count])
+            del box[:count]
+            return taken if match.group(1) == "RAWN" else f"#3{len(taken):03d}".encode("ascii") + taken
+        if text == "*IDN?":
+            return b"Stanford_Research_Systems,SIM900,s/n000001,ver3.6" + REPLY_END
+        return None
+
+    def module_reply(self, module: Module, text: str) -> bytes | None:
         if text == "*IDN?":
             return b"Stanford_Research_Systems,SIM922,s/n105794,ver3.6" + REPLY_END
         match = re.fullmatch(r"(TVAL|VOLT)\?\s*([0-4])", text)

@@ -88,6 +88,41 @@ def test_modules_in_one_sim900_share_its_port(tmp_path: Path) -> None:
         sim.stop()
 
 
+def test_a_module_reached_with_sndt_shares_the_mainframe_with_one_reached_with_conn(tmp_path: Path) -> None:
+    sim = Sim922Simulator([3, 5]).start()
+    try:
+        sim.modules[3].kelvin = [1.5, 2.5, 3.5, 4.5]
+        entries = [
+            module(sim.path, "slot3", SIM900Port=3, SIM900Addressing="SNDT"),
+            module(sim.path, "slot5", SIM900Port=5),
+        ]
+        code, lines, stderr = read_once(tmp_path, EXE, entries)
+        assert code == 0, stderr
+        sent = [r for r, _ in sim.log]
+        assert sent[0] == b'SNDT 3,"TVAL? 1"\n' and b'CONN 5,"xyz"\n' in sent and b"CONN 3" not in b"".join(sent)
+        assert all(r.startswith((b"SNDT 3", b"NINP? 3", b"RAWN? 3")) for r in sent[: sent.index(b'CONN 5,"xyz"\n')])
+        slot3 = {line["tags"]["sensor"]: line["fields"]["temperature"] for line in lines
+                 if line["tags"]["device"] == "slot3"}  # fmt: skip
+        assert slot3 == {"4K": pytest.approx(1.5, rel=0.02), "77K": pytest.approx(3.5, rel=0.02)}
+        assert {line["tags"]["device"] for line in lines} == {"slot3", "slot5"}
+    finally:
+        sim.stop()
+
+
+def test_sndt_addressing_without_a_reply_is_an_error_within_the_timeout(tmp_path: Path) -> None:
+    sim = Sim922Simulator([3]).start()
+    try:
+        sim.modules[3].disconnected = set()
+        sim.faults.silent = True
+        code, lines, stderr = read_once(
+            tmp_path, EXE, [module(sim.path, "slot3", SIM900Port=3, SIM900Addressing="SNDT")]
+        )
+        assert code == 1 and lines == []
+        assert "E!" in stderr and "slot3" in stderr
+    finally:
+        sim.stop()
+
+
 @pytest.mark.parametrize(("fault", "message"), [("cut_short_next", "cut short"), ("garble_next", "is not 1 number(s)")])
 def test_a_bad_reply_is_an_error_and_no_value(tmp_path: Path, sim: Sim922Simulator, fault: str, message: str) -> None:
     setattr(sim.faults, fault, True)
