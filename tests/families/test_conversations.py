@@ -31,6 +31,17 @@ def test_every_family_has_cases_with_a_named_source() -> None:
     assert held >= have - {"scpi"}, f"families whose simulator no case holds to a source: {have - held}"
 
 
+def test_every_cases_entry_is_a_devices_file_entry_the_schema_accepts() -> None:
+    import jsonschema
+
+    from tests.core.test_schema import SCHEMA
+
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for case in CASES:
+        errors = [e.message for e in validator.iter_errors([conversations.entry_at(case, 5025)])]
+        assert not errors, (case.id, errors)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_the_driver_asks_and_writes_what_the_source_records(case: Case, tmp_path: Path) -> None:
     conversations.check(case, conversations.replay(case, tmp_path))

@@ -23,7 +23,7 @@ from ...logs import describe, excerpt
 from ...scpi import read_error_queue
 from ...transports import ReplyError as SocketReplyError
 from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
-from .protocol import NO_DATA, QUERIES, SET_WATTS, ReplyError, parse
+from .protocol import NO_DATA, QUERIES, SET_WATTS, ReplyError, parse, sensor_identity
 
 log = logging.getLogger("telegraf_inputs")
 TYPES = tuple(QUERIES)
@@ -55,7 +55,8 @@ DECLARATION = Declaration(
     ),
     channel=(
         Text("Type", "Power (W), PowerUnit, PowerAutoRange, Wavelength (nm), BeamDiameter (mm), NumAverages, "
-             "ZeroMagnitude", required=True, choices=TYPES),
+             "ZeroMagnitude, Sensor (the head's name, with _serial and _calibration fields)", required=True,
+             choices=TYPES),
     ),
 )  # fmt: skip
 
@@ -108,6 +109,10 @@ class MeterSession(Session):
             if isinstance(value, float) and abs(value) >= NO_DATA:
                 readings.append(Reading(ch.config, value, when, problem=f"no measurement ({value:.2E}): no sensor, "
                                         "or over range"))  # fmt: skip
+                continue
+            if ch.field_type == "sensor":  # the head's serial number and calibration go beside its name
+                _, serial, calibration = sensor_identity(reply, ch.query)
+                readings.append(Reading(ch.config, value, when, extra={"serial": serial, "calibration": calibration}))
                 continue
             readings.append(Reading(ch.config, value, when))
         return readings

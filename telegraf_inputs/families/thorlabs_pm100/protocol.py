@@ -18,6 +18,7 @@ QUERIES = {
     "BeamDiameter": ("SENS:CORR:BEAM?", "float"),
     "NumAverages": ("SENS:AVER:COUN?", "integer"),
     "ZeroMagnitude": ("SENS:CORR:COLL:ZERO:MAGN?", "float"),
+    "Sensor": ("SYST:SENSOR:IDN?", "sensor"),
 }
 SET_WATTS = "SENS:POW:UNIT W"
 NO_DATA = 9.9e37  # 9.91E+37 and more: no measurement
@@ -30,8 +31,20 @@ class ReplyError(Exception):
     """A reply that is not what its query asks for."""
 
 
+def sensor_identity(reply: str, query: str) -> tuple[str, str, str]:
+    """(name, serial number, calibration message) of the sensor head, from either form a meter writes:
+    ``S130C,210921324,21-SEP-2021,1,3,33`` (PM100D) or ``"S130C","210921324","21-SEP-2021",1,3,2147484069``
+    (PM100D2/D3, quoted), as pymeasure's tests record them."""
+    items = [item.strip().strip('"').strip() for item in reply.strip().split(",")]
+    if len(items) < 6 or not items[0] or not all(NUMBER.fullmatch(item) for item in items[3:6]):
+        raise ReplyError(f"{query!r} answered {reply.strip()[:80]!r}, not name,serial,calibration,type,subtype,flags")
+    return items[0], items[1], items[2]
+
+
 def parse(reply: str, query: str, field_type: str) -> float | int | bool | str:
     text = reply.strip()
+    if field_type == "sensor":
+        return sensor_identity(reply, query)[0]
     if field_type == "string":
         if text.upper() not in UNITS:
             raise ReplyError(f"{query!r} answered {text[:80]!r}, not W or DBM")

@@ -24,6 +24,7 @@ from ...simulators import LineServer, TextFaults, run_standalone
 from .protocol import NO_MEASUREMENT
 
 IDN = "Thorlabs,PM100D,P0035093,2.8.1"
+SENSOR = "S121C,19041904,05-APR-2019,1,18,289"  # name, serial, calibration, type, subtype, flags: the PM100D form
 
 
 def scpi(*words: tuple[str, str]) -> str:
@@ -43,6 +44,7 @@ PATTERNS = {
     "set_averages": scpi(("SENS", "E"), ("AVER", "AGE"), ("COUN", "T")) + r"\s+(\d+)",
     "zero": scpi(("SENS", "E"), ("CORR", "ECTION"), ("COLL", "ECT"), ("ZERO", ""), ("MAGN", "ITUDE")) + r"\?",
     "error": scpi(("SYST", "EM"), ("ERR", "OR")) + r"\?",
+    "sensor": scpi(("SYST", "EM"), ("SENS", "OR"), ("IDN", "")) + r"\?",
 }
 COMPILED = {name: re.compile(pattern, re.I) for name, pattern in PATTERNS.items()}
 
@@ -62,6 +64,7 @@ class Pm100Simulator(LineServer):
         self.beam = 5.0
         self.averages = 10
         self.zero = 1.2e-9
+        self.sensor = SENSOR  # a PM100D2/D3 quotes its three text items
         self.errors: list[str] = []
         self.faults: Faults = Faults()
         self.started = time.monotonic()
@@ -109,6 +112,7 @@ class Pm100Simulator(LineServer):
             "beam": f"{self.beam:.8E}",
             "averages": str(self.averages),
             "zero": f"{self.zero:.8E}",
+            "sensor": self.sensor,
         }[name]
 
 
