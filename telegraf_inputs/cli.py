@@ -83,6 +83,12 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_family: bool) -> 
         metavar="S",
         help='gather every S seconds on its own (with Telegraf\'s signal = "none")',
     )
+    parser.add_argument(
+        "--health",
+        action="store_true",
+        help="also write one lab_device line per device and gather: up, read_seconds, consecutive_failures, "
+        "error (a reason code), message; for dashboards and deadman checks (off: the older logger's schema)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging (D! lines)")
 
 
@@ -195,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
             runtime.log.debug("reading %s (%s)", device.label, family.name)
             if (plan := driver.plan(device)) is not None:
                 runtime.log.debug("%s: %s", device.label, plan)
-    return runtime.main_loop(run_groups, once=args.once, interval=args.interval)
+    return runtime.main_loop(run_groups, once=args.once, interval=args.interval, health=args.health)
 
 
 def _run_and_leave(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> NoReturn:

@@ -62,10 +62,12 @@ class _Streak:
 
 @dataclass
 class Outcome:
-    """What reading one device gave: its metrics, or why it failed."""
+    """What reading one device gave: its metrics, or why it failed (for --health: why not every channel came)."""
 
     metrics: list[Metric] = field(default_factory=list)
     failed: bool = False
+    problem: str = ""  # the first reason a channel, or the device, gave nothing; empty when every channel came
+    read_seconds: float = 0.0
 
 
 class Reporter:
@@ -79,12 +81,13 @@ class Reporter:
     def device_failed(self, device: DeviceSpec, message: str) -> Outcome:
         with self.lock:
             self.device_streaks[device.label].fail(f"device {device.label}", message)
-        return Outcome(failed=True)
+        return Outcome(failed=True, problem=message or "failed")
 
     def device_read(self, device: DeviceSpec, readings: Sequence[Reading]) -> Outcome:
         items = [(reading, channels.apply(device.config, reading)) for reading in readings]
         failed = [i for _, i in items if isinstance(i, channels.Rejected) and i.level >= logging.ERROR]
-        out = Outcome()
+        rejected = [i for _, i in items if isinstance(i, channels.Rejected)]
+        out = Outcome(problem=rejected[0].reason if rejected else "")
         with self.lock:
             streak = self.device_streaks[device.label]
             if items and len(failed) == len(items):
@@ -208,6 +211,7 @@ class _Connection:
 
     def _read_all(self, number: int, started: float) -> None:
         for index, device in enumerate(self.devices):
+            began = time.monotonic()
             try:
                 self.ensure_open()
                 assert self.session is not None
@@ -215,10 +219,14 @@ class _Connection:
             except Exception as exc:  # any failure: report it, reopen at the next read
                 self._close()
                 if not self._late(number, index, device, started):
-                    self.emit(device, self.reporter.device_failed(device, describe(exc)))
+                    outcome = self.reporter.device_failed(device, describe(exc))
+                    outcome.read_seconds = time.monotonic() - began
+                    self.emit(device, outcome)
                 continue
             if not self._late(number, index, device, started):
-                self.emit(device, self.reporter.device_read(device, readings))
+                outcome = self.reporter.device_read(device, readings)
+                outcome.read_seconds = time.monotonic() - began
+                self.emit(device, outcome)
 
     def _late(self, number: int, index: int, device: DeviceSpec, started: float) -> bool:
         """True if this device's result came after its deadline (then it was, or is now, reported as such)."""
@@ -234,9 +242,9 @@ class _Connection:
             self.timed_out.add((number, device.label))
             if len(self.timed_out) > 100:
                 self.timed_out = {k for k in self.timed_out if k[0] >= number - 1}
-        self.emit(
-            device, self.reporter.device_failed(device, f"no reading within the deadline of {device.deadline_s:g} s")
-        )
+        outcome = self.reporter.device_failed(device, f"no reading within the deadline of {device.deadline_s:g} s")
+        outcome.read_seconds = device.deadline_s
+        self.emit(device, outcome)
 
     def check_deadlines(self) -> None:
         """Report the devices of the read in progress whose deadline has passed (called by the runtime)."""
@@ -258,10 +266,15 @@ class _Connection:
 class Runner:
     """Reads the devices of one or more families; each device's lines go to ``output`` as soon as it is read."""
 
-    def __init__(self, groups: Sequence[tuple[Driver, Sequence[DeviceSpec]]], output: Callable[[bytes], object]):
+    def __init__(
+        self, groups: Sequence[tuple[Driver, Sequence[DeviceSpec]]], output: Callable[[bytes], object],
+        health: bool = False,
+    ) -> None:  # fmt: skip
         self.devices = [d for _, devices in groups for d in devices]
         self.reporter = Reporter(self.devices)
         self.output = output
+        self.health = health  # one lab_device line per device and gather (telegraf_inputs/health.py)
+        self.down: dict[str, int] = {}  # gathers in a row each device was not up
         self.failed: set[str] = set()  # devices that failed in the latest read (for --once)
         self.connections = [
             _Connection(driver, group, self._emit, self.reporter)
@@ -274,10 +287,25 @@ class Runner:
             self.failed.add(device.label)
         else:
             self.failed.discard(device.label)
-        if outcome.metrics:
-            data = encode_lines(outcome.metrics)
+        metrics = outcome.metrics
+        if self.health:
+            metrics = [*metrics, self._health(device, outcome)]
+        if metrics:
+            data = encode_lines(metrics)
             if data:
                 self.output(data)
+
+    def _health(self, device: DeviceSpec, outcome: Outcome) -> Metric:
+        from . import health, registry
+
+        up = not outcome.failed and not outcome.problem
+        with self.reporter.lock:
+            self.down[device.label] = 0 if up else self.down.get(device.label, 0) + 1
+            failures = self.down[device.label]
+        family = registry.family_of(device.config.model)
+        return health.line(device.config.name, family.name if family else "", device.config.model.strip(), up=up,
+                           read_seconds=outcome.read_seconds, failures=failures, message=outcome.problem,
+                           time_ns=time.time_ns())  # fmt: skip
 
     def trigger(self) -> None:
         """Ask every connection for a read; a connection stuck past its deadline is skipped, and said so."""
@@ -380,10 +408,11 @@ def main_loop(
     *,
     once: bool,
     interval: float | None,
+    health: bool = False,
 ) -> int:
     """Run the program's main loop on stdin/stdout, reading each family's devices with its driver."""
     out = Writer(sys.stdout.fileno(), logs.OUTPUT_QUEUE, "stdout")
-    runner = Runner(groups, out.put)
+    runner = Runner(groups, out.put, health=health)
     if once:
         return run_once(runner, out)
     return run_execd(runner, out, sys.stdin.buffer, interval)
