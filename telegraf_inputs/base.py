@@ -101,6 +101,13 @@ class Driver(ABC):
         """Every channel of ``device`` with the names of all the fields it writes (extras included)."""
         return [(ch, (ch.field_key,)) for ch in device.config.channels]
 
+    def alarms(self, device: DeviceSpec) -> list[ChannelConfig]:
+        """The channels whose value counts the alarm (or warning) flags the instrument reports: 0 is all clear.
+
+        ``telegraf-lab template`` makes a threshold check of each (crit while a flag is set).
+        """
+        return []
+
     def plan(self, device: DeviceSpec) -> str | None:
         """What reading ``device`` will cost or do, logged at debug level (-v) on start-up."""
         return None

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -123,6 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("ini", type=Path, metavar="CONFIG_INI")
     commands.add_parser("schema", help="print the JSON Schema of devices files (for editors)")
+    template = commands.add_parser(
+        "template",
+        help="print an InfluxDB 2.x template for the lab: dashboards, device health, deadman and alarm checks",
+        description="Print, as JSON, an InfluxDB 2.x template (for influx apply -f or /api/v2/templates/apply) "
+        "generated from the devices file: a bucket, a dashboard per measurement, a device-health dashboard, a "
+        "deadman check per device (run with --health), threshold checks for the alarm flags instruments report "
+        'and for each channel\'s "Alarm": {"above": ..., "below": ...}.',
+    )
+    template.add_argument("--config", "-c", type=Path, required=True, metavar="FILE", help="the devices file")
+    template.add_argument("--bucket", default="lab", help="the bucket the lab writes to (default: lab)")
+    template.add_argument("--no-bucket", action="store_true", help="the bucket exists: leave it out of the template")
+    template.add_argument("--every", default="1m", metavar="DURATION", help="how often the checks run (default 1m)")
+    template.add_argument(
+        "--dead-after", default="5m", metavar="DURATION", help="a device not read whole this long is crit (5m)"
+    )
+    template.add_argument("--notify", metavar="URL", help="also send every crit to this URL (an HTTP endpoint)")
     return parser
 
 
@@ -254,6 +272,32 @@ def schema() -> int:
     return 0
 
 
+def template(args: argparse.Namespace) -> int:
+    """Print the InfluxDB template of the devices file."""
+    from . import template as templates
+
+    runtime.setup_logging(False)
+    logging.getLogger("telegraf_inputs").setLevel(logging.WARNING)
+    lab = registry.load(args.config, simulate=True)  # a template needs no secret: an unset one stands in
+    lab.warn_unsupported()
+    if lab.problems:
+        for problem in lab.problems:
+            runtime.log.error("configuration error: %s", problem)
+        return 2
+    if args.notify and not re.fullmatch(r"https?://[^\s]+", args.notify):
+        runtime.log.error("--notify %r is not an http:// or https:// URL", args.notify)
+        return 2
+    try:
+        resources = templates.build([(g.driver, g.devices) for g in lab.groups], bucket=args.bucket,
+                                    with_bucket=not args.no_bucket, every=args.every, dead_after=args.dead_after,
+                                    notify=args.notify)  # fmt: skip
+    except ValueError as exc:
+        runtime.log.error("%s", exc)
+        return 2
+    print(json.dumps(resources, indent=2, ensure_ascii=False))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of telegraf-lab."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -265,6 +309,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         "models": models,
         "schema": schema,
         "migrate": lambda: migrate(args.ini),
+        "template": lambda: template(args),
     }
     code = commands[args.command]()
     sys.stdout.flush()

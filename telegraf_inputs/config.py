@@ -120,6 +120,34 @@ def _converter(node: Node, key: str) -> Polynomial:
     return Polynomial(tuple(by_power.get(k, 0.0) for k in range(max(by_power) + 1)))
 
 
+@dataclass(frozen=True)
+class Limits:
+    """A channel's ``Alarm``: the values it should stay between (for the generated checks; reading ignores it)."""
+
+    above: float | None = None  # crit when the value is above this
+    below: float | None = None  # crit when the value is below this
+
+
+def _alarm(node: Node, key: str) -> Limits:
+    limits = node.object(key)
+    limits.check_keys({"above", "below"})
+    above = limits.number("above") if "above" in limits.value else None
+    below = limits.number("below") if "below" in limits.value else None
+    if above is None and below is None:
+        raise limits.error('give "above", "below" or both, e.g. {"above": 25.0, "below": 15.0}')
+    if above is not None and below is not None and below >= above:
+        raise limits.error(f"'below' ({below:g}) must be under 'above' ({above:g})")
+    return Limits(above, below)
+
+
+ALARM_SCHEMA = {
+    "type": "object",
+    "properties": {"above": {"type": "number"}, "below": {"type": "number"}},
+    "additionalProperties": False,
+    "minProperties": 1,
+}
+
+
 def _field_key(node: Node, key: str) -> str:
     value: str = node.text(key)
     node.check_name(value, "field key", key)
@@ -164,6 +192,12 @@ CHANNEL_KEYS = Keys(
     ),  # fmt: skip
     Custom("field-key", "the field name of the value", "value", reader=_field_key, json_schema=NAME_SCHEMA),
     Custom("tags", "tags of this channel's line (they override the device's)", reader=_tags, json_schema=TAGS_SCHEMA),
+    Custom(
+        "Alarm",
+        "limits for `telegraf-lab template`'s checks: crit above `above` or below `below`; reading ignores them",
+        reader=_alarm,
+        json_schema=ALARM_SCHEMA,
+    ),
     Section("DeviceSpecificParams", "settings of this model's channels"),
 )
 

@@ -134,7 +134,7 @@ def lab_conf(tmp_path: Path, url: str, run: int) -> Path:
     """telegraf.conf.example, pointed at the test InfluxDB and the simulators, plus a file output to compare with."""
     text = (ROOT / "telegraf.conf.example").read_text()
     text = text.replace('"/opt/telegraf-lab-inputs/bin/telegraf-lab"', json.dumps(executable("telegraf-lab")[0]))
-    text = text.replace('"/etc/telegraf/devices.json"]', f'"{EXAMPLE}", "--simulate"]', 1)
+    text = text.replace('"/etc/telegraf/devices.json", "--health"]', f'"{EXAMPLE}", "--health", "--simulate"]', 1)
     text = text.replace("http://127.0.0.1:8086", url).replace('interval = "10s"', 'interval = "1s"')
     assert url in text and "--simulate" in text
     text += f'\n[[outputs.file]]\n  files = ["{tmp_path / f"written-{run}.lp"}"]\n  data_format = "influx"\n'
@@ -212,7 +212,9 @@ def test_every_family_lands_as_the_devices_file_says_through_a_restart_and_an_ou
                 for field in fields:  # the field-key and every extra field (a status word's flags)
                     assert (device.config.measurement, tags, field) in landed, (device.name, channel.key, field)
     # field types: what the instrument says, each kept
-    types = {(p["tags"]["device"], p["field"]): p["type"] for p in in_db}
+    health = {p["tags"]["device"] for p in in_db if p["measurement"] == "lab_device"}  # --health, as the example has
+    assert health == {d.name for g in lab.groups for d in g.devices}
+    types = {(p["tags"]["device"], p["field"]): p["type"] for p in in_db if p["measurement"] != "lab_device"}
     assert types[("DAQ973A rack 1 signals", "voltage")] == "double"
     assert types[("PurpleAir outdoor", "aqi")] == "long"
     assert types[("Chiller for the Ti:sapphire pump", "status_run")] == "boolean"

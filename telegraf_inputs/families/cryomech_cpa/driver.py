@@ -198,6 +198,10 @@ class CpaDriver(Driver):
                     "ModbusDeviceID"))  # fmt: skip
         return problems
 
+    def alarms(self, device: DeviceSpec) -> list[ChannelConfig]:
+        assert isinstance(device, CpaDevice)
+        return [ch.config for ch in device.channels if ch.type in ("Warnings", "Alarms")]
+
     def fields(self, device: DeviceSpec) -> list[tuple[ChannelConfig, tuple[str, ...]]]:
         assert isinstance(device, CpaDevice)
         out = []

@@ -380,6 +380,10 @@ class SmcHrsDriver(Driver):
                 )
         return problems
 
+    def alarms(self, device: DeviceSpec) -> list[ChannelConfig]:
+        assert isinstance(device, HrsDevice)
+        return [ch.config for ch in device.channels if ch.type == "ALARMS"]
+
     def fields(self, device: DeviceSpec) -> list[tuple[ChannelConfig, tuple[str, ...]]]:
         assert isinstance(device, HrsDevice)
         extras = {"STATUS": tuple(STATUS_BITS.values()), "ALARMS": (*ALARM_BITS.values(), "flag3", "active")}
