@@ -31,7 +31,7 @@ _RULES = (
         r"|dropped by|disconnected|could not open port|network is unreachable|name or service"
         r"|VI_ERROR_IO|VI_ERROR_CONN_LOST|connection is not answering",
     ),  # fmt: skip
-    ("garbled", r"cut short|garbled|checksum|not ASCII"),
+    ("garbled", r"cut short|garbled|checksum|\bCRC\b|\bBCC\b|not ASCII|half a frame"),
     ("timeout", r"no reply|no whole reply|timed? ?out|VI_ERROR_TMO|did not come"),
     (
         "overload",

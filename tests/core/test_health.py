@@ -33,6 +33,7 @@ MESSAGES = {
     "reply to 'CH0?' is not a number: 'ANSWER'": "garbled",
     "reply to 'TVAL? 1' is not 1 number(s): b'#.######E+##\\r\\n'": "garbled",
     "reply to b'#01RD\\r' cut short (no b'\\r' within Timeout): b'*01 1.5'": "garbled",
+    "CRC error in reply 01 03 10 00 c8 00 00 00 19 00; no channel emitted": "garbled",
     "overload or open input (+9.90E+37)": "overload",
     "the ion gauge is off (9.90E+09: filament off or an IG error)": "overload",
     "sensor 131075 is stale: last seen 5000 s ago": "overload",
@@ -67,7 +68,10 @@ def lab(request: pytest.FixtureRequest) -> Any:
     started.stop()
 
 
-def test_every_family_writes_a_health_line_per_device_and_gather_through_a_fault(tmp_path: Path, lab: Any) -> None:
+@pytest.mark.parametrize("fault", ["late_next_s", "stall_next_s"])
+def test_every_family_writes_a_health_line_per_device_and_gather_through_a_fault(
+    tmp_path: Path, lab: Any, fault: str
+) -> None:
     family, sim = lab
     loaded = registry.load(write_config(tmp_path, sim.entries))
     out: list[bytes] = []
@@ -75,7 +79,7 @@ def test_every_family_writes_a_health_line_per_device_and_gather_through_a_fault
     try:
         _gather(runner, out)  # connections opened, first replies in
         first = _gather(runner, out)
-        sim.faults.late_next_s = 3 * TIMEOUT_S  # one reply past the device's Timeout: that gather is not up
+        setattr(sim.faults, fault, 3 * TIMEOUT_S)  # one reply (or its second half) past the device's Timeout
         faulty = _gather(runner, out)
         after = [_gather(runner, out) for _ in range(3)]
     finally:

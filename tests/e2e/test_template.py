@@ -192,3 +192,18 @@ def test_the_lab_template_applies_and_its_checks_fire_on_the_real_influxdb(
             proc.wait(20)
         for sim in (chiller, cryostat, oven):
             sim.stop()
+
+
+def test_the_template_of_the_example_devices_file_applies_cleanly(influxdb: InfluxDB) -> None:
+    from telegraf_inputs import registry
+    from tests.e2e.test_influxdb import EXAMPLE
+
+    lab = registry.load(EXAMPLE, simulate=True, environ={})
+    resources = templates.build([(g.driver, g.devices) for g in lab.groups], bucket="example-lab")
+    org_id = get(influxdb, "/api/v2/orgs")["orgs"][0]["id"]
+    applied = post_json(influxdb, "/api/v2/templates/apply", {"orgID": org_id, "template": {"contents": resources}})
+    assert not applied.get("errors"), applied
+    checks = get(influxdb, f"/api/v2/checks?orgID={org_id}")["checks"]
+    assert len(checks) == sum(r["kind"].startswith("Check") for r in resources) > len(lab.devices) // 2
+    dashboards = get(influxdb, f"/api/v2/dashboards?orgID={org_id}")["dashboards"]
+    assert len(dashboards) == sum(r["kind"] == "Dashboard" for r in resources)
