@@ -73,7 +73,20 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_family: bool) -> 
         metavar="NAME",
         help='read only the device with this "Device" name (repeatable)',
     )
+    parser.add_argument(
+        "--host",
+        metavar="NAME",
+        help="read only the devices whose Host is NAME (letter case aside), and those with no Host; "
+        "auto: this machine's host name. One devices file then serves every host of the lab",
+    )
     parser.add_argument("--once", action="store_true", help="gather once, print, exit")
+    parser.add_argument(
+        "--format",
+        choices=("influx", "table"),
+        default="influx",
+        help="with --once: influx (line protocol, the default) or table (device, channel, field, value, unit, "
+        "error: for reading at the bench)",
+    )
     parser.add_argument(
         "--simulate",
         action="store_true",
@@ -116,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="check a devices file and report every problem in it", description="Load and check FILE."
     )
     check.add_argument("file", type=Path, metavar="FILE")
+    check.add_argument("--hosts", metavar="A,B,...", help="the lab's hosts: report a device whose Host is none of them")
     commands.add_parser("models", help="list every supported Model string with its family")
     migrate = commands.add_parser(
         "migrate",
@@ -125,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("ini", type=Path, metavar="CONFIG_INI")
     commands.add_parser("schema", help="print the JSON Schema of devices files (for editors)")
+    watch = commands.add_parser(
+        "watch",
+        help="show every device's readings as a live table in the terminal (Ctrl-C to stop)",
+        description="Read the devices every --interval seconds (default 2) and show the latest readings as a table, "
+        "refreshed in place: device, channel, field, value, unit, the reading's age and a failing device's reason.",
+    )
+    add_run_arguments(watch, with_family=True)
     template = commands.add_parser(
         "template",
         help="print an InfluxDB 2.x template for the lab: dashboards, device health, deadman and alarm checks",
@@ -178,6 +199,18 @@ def select_families(names: Sequence[str] | None) -> list[registry.Family] | str:
 def run(args: argparse.Namespace) -> int:
     """Run as the parsed arguments say; the exit status."""
     runtime.setup_logging(args.verbose)
+    prepared = prepare(args)
+    if isinstance(prepared, int):
+        return prepared
+    if args.format == "table" and not args.once:
+        runtime.log.error("--format table is for --once (telegraf-lab watch shows the table live)")
+        return 2
+    return runtime.main_loop(prepared, once=args.once, interval=args.interval, health=args.health,
+                             table=args.format == "table")  # fmt: skip
+
+
+def prepare(args: argparse.Namespace) -> list[tuple[Driver, Sequence[DeviceSpec]]] | int:
+    """The drivers and devices the arguments select (simulators started for --simulate); an exit status if none."""
     chosen = select_families(getattr(args, "family", None))
     if isinstance(chosen, str):
         runtime.log.error("%s", chosen)
@@ -203,6 +236,15 @@ def run(args: argparse.Namespace) -> int:
         wanted = set(args.device)
         groups = [(f, drv, [d for d in devs if d.name in wanted]) for f, drv, devs in groups]
         groups = [g for g in groups if g[2]]
+    if args.host:
+        host = this_host() if args.host.strip().lower() == "auto" else args.host.strip()
+        runtime.log.debug("--host %s: reading the devices of %r and those with no Host", args.host, host)
+        groups = [(f, drv, [d for d in devs if d.config.host is None or d.config.host.lower() == host.lower()])
+                  for f, drv, devs in groups]  # fmt: skip
+        groups = [g for g in groups if g[2]]
+        if not groups:
+            runtime.log.warning("no device of %s is for host %r (nor without a Host); nothing to read", lab.file, host)
+            return 0 if not args.once else 1
     if not groups:
         models = ", ".join(m for f in chosen for m in f.models)
         runtime.log.error(
@@ -219,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
             runtime.log.debug("reading %s (%s)", device.label, family.name)
             if (plan := driver.plan(device)) is not None:
                 runtime.log.debug("%s: %s", device.label, plan)
-    return runtime.main_loop(run_groups, once=args.once, interval=args.interval, health=args.health)
+    return run_groups
 
 
 def _run_and_leave(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> NoReturn:
@@ -232,11 +274,28 @@ def _run_and_leave(parser: argparse.ArgumentParser, argv: Sequence[str] | None) 
 
 
 # -- check, models, schema ------------------------------------------------------------------------
-def check(file: Path) -> int:
-    """Report every problem of ``file`` (stderr), or a one-line summary (stdout); the exit status."""
+def this_host() -> str:
+    """This machine's host name, as ``--host auto`` reads it (without its domain)."""
+    import socket
+
+    return socket.gethostname().split(".")[0]
+
+
+def check(file: Path, hosts: str | None = None) -> int:
+    """Report every problem of ``file`` (stderr), or a one-line summary (stdout); the exit status.
+
+    With ``hosts`` (comma-separated), a ``Host`` that is none of them is a problem too: no ``--host`` would read it.
+    """
     runtime.setup_logging(False)
     lab = registry.load(file)
     lab.warn_unsupported()
+    if hosts is not None:
+        known = {h.strip().lower() for h in hosts.split(",") if h.strip()}
+        for device in lab.devices:
+            host = device.config.host
+            if host is not None and host.lower() not in known:
+                message = f"Host {host!r} is none of --hosts {hosts}: no telegraf-lab run --host reads it"
+                lab.problems.append(device.config.node.error(message, "Host"))
     for problem in lab.problems:
         print(problem, file=sys.stderr)
     if lab.problems:
@@ -272,6 +331,20 @@ def schema() -> int:
     return 0
 
 
+def watch(args: argparse.Namespace) -> int:
+    """The live table (rich, an optional extra: pip install 'telegraf-lab-inputs[watch]')."""
+    runtime.setup_logging(args.verbose)
+    try:
+        from .watch import watch as show
+    except ImportError as exc:
+        runtime.log.error("telegraf-lab watch needs rich (%s): pip install 'telegraf-lab-inputs[watch]'", exc)
+        return 2
+    prepared = prepare(args)
+    if isinstance(prepared, int):
+        return prepared
+    return show(prepared, args.interval or 2.0)
+
+
 def template(args: argparse.Namespace) -> int:
     """Print the InfluxDB template of the devices file."""
     from . import template as templates
@@ -305,11 +378,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _run_and_leave(build_parser(), arguments)
     args = build_parser().parse_args(arguments)
     commands = {
-        "check": lambda: check(args.file),
+        "check": lambda: check(args.file, args.hosts),
         "models": models,
         "schema": schema,
         "migrate": lambda: migrate(args.ini),
         "template": lambda: template(args),
+        "watch": lambda: watch(args),
     }
     code = commands[args.command]()
     sys.stdout.flush()

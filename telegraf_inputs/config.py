@@ -78,6 +78,12 @@ class DeviceConfig:
             object.__setattr__(self, "label", repr(self.name))
 
     @property
+    def host(self) -> str | None:
+        """The machine that reads this device (``Host``), or None: every one does."""
+        host: str | None = self.values.get("Host")
+        return host
+
+    @property
     def params(self) -> Values:
         """The device's checked DeviceSpecificParams."""
         params: Values = self.values["DeviceSpecificParams"]
@@ -217,6 +223,12 @@ DEVICE_KEYS = Keys(
         "Deadline", "seconds a gather waits for this device; the default follows from Timeout", exclusive_minimum=0
     ),  # fmt: skip
     Custom("tags", "tags added to every line of this device", reader=_tags, json_schema=TAGS_SCHEMA),
+    Custom(
+        "Host",
+        "the machine that reads this device (run --host NAME or --host auto); without it, every host does",
+        reader=lambda node, key: node.text(key).strip(),
+        json_schema=NAME_SCHEMA,
+    ),
     measurement("value"),
     Section("DeviceSpecificParams", "settings of this model"),
     Flag(

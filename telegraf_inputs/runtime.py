@@ -68,6 +68,7 @@ class Outcome:
     failed: bool = False
     problem: str = ""  # the first reason a channel, or the device, gave nothing; empty when every channel came
     read_seconds: float = 0.0
+    channels: list[tuple[str, Metric | str]] = field(default_factory=list)  # each channel: its metric, or why not
 
 
 class Reporter:
@@ -103,9 +104,11 @@ class Reporter:
                 what = f"device {device.label} channel {reading.channel.key!r}"
                 if isinstance(item, channels.Rejected):
                     ch_streak.fail(what, f"{item.reason}; not emitted", item.level)
+                    out.channels.append((reading.channel.key, item.reason))
                 else:
                     ch_streak.ok(what)
                     out.metrics.append(item)
+                    out.channels.append((reading.channel.key, item))
         return out
 
 
@@ -274,6 +277,7 @@ class Runner:
         self.reporter = Reporter(self.devices)
         self.output = output
         self.health = health  # one lab_device line per device and gather (telegraf_inputs/health.py)
+        self.observe: Callable[[DeviceSpec, Outcome], None] | None = None  # sees every device's outcome
         self.down: dict[str, int] = {}  # gathers in a row each device was not up
         self.failed: set[str] = set()  # devices that failed in the latest read (for --once)
         self.connections = [
@@ -287,6 +291,8 @@ class Runner:
             self.failed.add(device.label)
         else:
             self.failed.discard(device.label)
+        if self.observe is not None:
+            self.observe(device, outcome)
         metrics = outcome.metrics
         if self.health:
             metrics = [*metrics, self._health(device, outcome)]
@@ -336,10 +342,18 @@ class Runner:
             conn.thread.join(max(0.0, end - time.monotonic()))
 
 
-def run_once(runner: Runner, out: Writer) -> int:
-    """One read of every device, printed; 0 if every device was read."""
+def run_once(runner: Runner, out: Writer, table: bool = False) -> int:
+    """One read of every device, printed (as line protocol, or as a table); 0 if every device was read."""
+    from .table import Table
+
+    rows = Table()
+    if table:
+        runner.output = lambda data: None  # the table is printed instead
+        runner.observe = rows.add
     runner.trigger()
     runner.wait_idle()
+    if table:
+        out.put(rows.render().encode("utf-8"))
     out.drain(5.0)
     runner.close()
     return 1 if runner.failed else 0
@@ -409,12 +423,13 @@ def main_loop(
     once: bool,
     interval: float | None,
     health: bool = False,
+    table: bool = False,
 ) -> int:
     """Run the program's main loop on stdin/stdout, reading each family's devices with its driver."""
     out = Writer(sys.stdout.fileno(), logs.OUTPUT_QUEUE, "stdout")
     runner = Runner(groups, out.put, health=health)
     if once:
-        return run_once(runner, out)
+        return run_once(runner, out, table)
     return run_execd(runner, out, sys.stdin.buffer, interval)
 
 

@@ -237,3 +237,47 @@ def test_a_wrong_token_is_refused_and_nothing_lands(telegraf: str, influxdb: Inf
     with pytest.raises(urllib.error.HTTPError) as refused:
         influxdb.request(f"/api/v2/write?org={ORG}&bucket={BUCKET}", b"m x=1", "text/plain", token="not-the-token")
     assert refused.value.code == 401
+
+
+def test_two_hosts_share_one_devices_file_and_each_reads_only_its_own(
+    telegraf: str, influxdb: InfluxDB, tmp_path: Path
+) -> None:
+    entries = [e for e in json.loads(EXAMPLE.read_text()) if isinstance(e, dict) and e.get("Model") != "PurpleAir"]
+    for index, entry in enumerate(entries):
+        entry["Host"] = ("pi1", "pi2")[index % 2]
+    devices = tmp_path / "lab.json"
+    devices.write_text(json.dumps(entries))
+    procs = []
+    for host in ("pi1", "pi2"):
+        command = json.dumps([*executable("telegraf-lab"), "run", "--config", str(devices), "--simulate",
+                              "--host", host])  # fmt: skip
+        conf = tmp_path / f"{host}.conf"
+        conf.write_text(f"""
+[global_tags]
+  reader = "{host}"
+[agent]
+  interval = "1s"
+  flush_interval = "1s"
+  omit_hostname = true
+[[inputs.execd]]
+  command = {command}
+  signal = "STDIN"
+  data_format = "influx"
+[[outputs.influxdb_v2]]
+  urls = ["{influxdb.url}"]
+  token = "${{INFLUX_TOKEN}}"
+  organization = "{ORG}"
+  bucket = "{BUCKET}"
+""")
+        procs.append(start_telegraf(telegraf, conf))
+    try:
+        time.sleep(8)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+    readers: dict[str, set[str]] = {}
+    for point in influxdb.points():
+        readers.setdefault(point["tags"]["device"], set()).add(point["tags"]["reader"])
+    assert set(readers) == {e["Device"] for e in entries}  # every device read, by one host only: its own
+    assert readers == {e["Device"]: {e["Host"]} for e in entries}
