@@ -146,6 +146,24 @@ def build_parser() -> argparse.ArgumentParser:
         "refreshed in place: device, channel, field, value, unit, the reading's age and a failing device's reason.",
     )
     add_run_arguments(watch, with_family=True)
+    discover = commands.add_parser(
+        "discover",
+        help="list the serial ports and USB instruments; with --probe, identify instruments and print their entries",
+        description="Without --probe nothing is sent: the serial ports (stable /dev/serial/by-id names, USB IDs, "
+        "serial numbers) and USB VISA resources are listed, with the families each probably is. --probe asks each "
+        "named target each candidate family's read-only identification question and prints devices-file entries "
+        "for what answered.",
+    )
+    discover.add_argument(
+        "--probe", nargs="+", metavar="TARGET",
+        help="serial ports (/dev/ttyUSB0, COM3, socket://host:port), host:port (TCP) or http://host to ask",
+    )  # fmt: skip
+    discover.add_argument(
+        "--family", action="append", metavar="NAME", default=[],
+        help="ask only this family's question (repeatable); e.g. for an APT cube on a port without USB IDs",
+    )  # fmt: skip
+    discover.add_argument("--yaml", action="store_true", help="print the entries as YAML instead of JSON")
+    discover.add_argument("--verbose", "-v", action="store_true", help="show each question and reply (D! lines)")
     template = commands.add_parser(
         "template",
         help="print an InfluxDB 2.x template for the lab: dashboards, device health, deadman and alarm checks",
@@ -331,6 +349,45 @@ def schema() -> int:
     return 0
 
 
+def discover(args: argparse.Namespace) -> int:
+    """List what is plugged in; with --probe, print entries for what answered (exit 1 if nothing did)."""
+    from . import discover as finder
+
+    runtime.setup_logging(args.verbose)
+    if not args.probe:
+        ports = finder.serial_ports()
+        print("serial ports:" if ports else "serial ports: none found")
+        for port in ports:
+            guess = f"  probably: {', '.join(port['probably'])}" if port["probably"] else ""
+            details = ", ".join(f"{k} {port[k]}" for k in ("usb", "serial_number", "manufacturer", "description")
+                                if port[k])  # fmt: skip
+            print(f"  {port['stable'] or port['port']}  ({port['port']}{'; ' + details if details else ''}){guess}")
+        resources = finder.usb_resources()
+        print("USB instruments (VISA):" if resources else "USB instruments (VISA): none found")
+        for resource in resources:
+            print(f"  {resource}")
+        print("ask them what they are: telegraf-lab discover --probe PORT ... (LAN instruments: --probe host:port)")
+        return 0
+    unknown = [n for n in args.family if registry.family_named(n) is None]
+    if unknown:
+        runtime.log.error("--family %r is not an installed family", unknown[0])
+        return 2
+    families = [f.name for n in args.family if (f := registry.family_named(n)) is not None]
+    found, silent = finder.probe_targets(args.probe, families)
+    for line in silent:
+        runtime.log.warning("nothing identified at %s", line)
+    entries = [f.entry for f in found]
+    if args.yaml:
+        from ruamel.yaml import YAML
+
+        yaml = YAML()
+        yaml.default_flow_style = False
+        yaml.dump(entries, sys.stdout)
+    else:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+    return 0 if found else 1
+
+
 def watch(args: argparse.Namespace) -> int:
     """The live table (rich, an optional extra: pip install 'telegraf-lab-inputs[watch]')."""
     runtime.setup_logging(args.verbose)
@@ -384,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         "migrate": lambda: migrate(args.ini),
         "template": lambda: template(args),
         "watch": lambda: watch(args),
+        "discover": lambda: discover(args),
     }
     code = commands[args.command]()
     sys.stdout.flush()
