@@ -53,6 +53,7 @@ class Probe:
     path: str = "/"  # http: what is asked
     usb: tuple[tuple[int, int], ...] = ()  # USB vendor and product IDs the family's adapters have
     place: Callable[[str], dict[str, Any]] | None = None  # the entry's address keys for a target (tcp, http)
+    serials: str = ""  # a regex of the USB serial numbers the family's adapters report (the KPA101's 69xxxxxx)
 
 
 def socket_resource(target: str) -> dict[str, Any]:
@@ -110,6 +111,7 @@ def serial_ports() -> list[dict[str, Any]]:
             names = guesses.setdefault(usb, [])
             if family.name not in names:
                 names.append(family.name)
+    serial_patterns = [(family.name, probe.serials) for family, probe in probes() if probe.serials]
     out = []
     for port in sorted(list_ports.comports(), key=lambda p: p.device):
         ids = (port.vid, port.pid) if port.vid is not None and port.pid is not None else None
@@ -120,7 +122,9 @@ def serial_ports() -> list[dict[str, Any]]:
             "serial_number": port.serial_number or "",
             "manufacturer": port.manufacturer or "",
             "description": port.description or "",
-            "probably": guesses.get(ids, []) if ids else [],
+            "probably": [*(guesses.get(ids, []) if ids else []),
+                         *(f for f, pattern in serial_patterns if re.fullmatch(pattern, port.serial_number or "")
+                           and f not in guesses.get(ids or (-1, -1), []))],
         })  # fmt: skip
     return out
 

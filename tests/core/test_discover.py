@@ -8,6 +8,7 @@ accepts and never replies; and a simulator that is not named, which must hear no
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -64,6 +65,7 @@ def lab() -> Any:
     from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
     from telegraf_inputs.families.kjlc354.simulator import Kjlc354Simulator
     from telegraf_inputs.families.kjlc_acg.simulator import AcgSimulator
+    from telegraf_inputs.families.metone_dr528.simulator import Dr528Simulator
     from telegraf_inputs.families.purpleair.simulator import PurpleAirSimulator
     from telegraf_inputs.families.rp_lockbox.simulator import LockboxSimulator
     from telegraf_inputs.families.scpi.simulator import ScpiSimulator
@@ -76,7 +78,8 @@ def lab() -> Any:
 
     serial = {"KJLC 354": Kjlc354Simulator(baudrate=19200), "Thorlabs MDT693B": Mdt693bSimulator(),
               "KJLC ACG": AcgSimulator(), "Thorlabs KPA101": Kpa101Simulator(), "SRS SIM922": Sim922Simulator(),
-              "SRS CTC100": Ctc100Simulator(), "SMC HRS012-AN-10-T": HrsSimulator(protocol="modbus")}  # fmt: skip
+              "SRS CTC100": Ctc100Simulator(), "SMC HRS012-AN-10-T": HrsSimulator(protocol="modbus"),
+              "Met One DR-528": Dr528Simulator()}  # fmt: skip
     for sim in serial.values():
         sim.start()
     daq, pm100, cpa, lockbox = Daq970aSimulator(model="DAQ973A").start(), Pm100Simulator().start(), \
@@ -148,6 +151,14 @@ def test_yaml_entries(lab: Any) -> None:
     result = discover("--probe", serial["KJLC 354"].path, "--yaml")
     assert result.returncode == 0, result.stderr
     assert "Model: KJLC 354" in result.stdout and "InternalAddress: '01'" in result.stdout
+
+
+def test_a_kpa101_is_probably_known_by_its_serial_number_pattern_and_usb_ids() -> None:
+    from telegraf_inputs import discover as finder
+
+    kpa = next(probe for family, probe in finder.probes() if family.name == "thorlabs_kpa101")
+    assert re.fullmatch(kpa.serials, "69252254A") and re.fullmatch(kpa.serials, "69252254")
+    assert not re.fullmatch(kpa.serials, "83812345") and (0x0403, 0xFAF0) in kpa.usb
 
 
 def test_nothing_found_is_exit_1(tmp_path: Path) -> None:

@@ -30,4 +30,4 @@ def identify(reply: bytes) -> dict[str, Any] | None:
 
 
 PROBES = (Probe("serial", short_message(HW_REQ_INFO), identify, read_to=None, length=HEADER + INFO_LENGTH,
-                line=(115200, 8, "N", 1), usb=((0x0403, 0xFAF0),)),)  # fmt: skip
+                line=(115200, 8, "N", 1), usb=((0x0403, 0xFAF0),), serials=r"69\d{6}A?"),)  # fmt: skip
