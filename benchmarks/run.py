@@ -1588,6 +1588,39 @@ def bench_families(rig: Rig, latency: float, gathers: int) -> Table:
 # --------------------------------------------------------------------------- main
 
 
+# --------------------------------------------------------------------------- 11. nothing spent while idle
+
+
+def bench_idle(rig: Rig, window_s: float, checks: Checks) -> Table:
+    """CPU of the process while no gather is asked for (Telegraf's interval 1 h): it should sleep."""
+    table = Table(
+        f"11. Idle: CPU of the process over {window_s:g} s with no gather asked for (interval 1 h)",
+        ["lab", "CPU ms per second idle", "after one gather"],
+        notes=["The main loop waits on events: a trigger, a stop, stdout gone, or the next deadline of a read in "
+               "progress. Before that change it woke every 50 ms: 2 ms of CPU per second here."],
+    )  # fmt: skip
+    sims = [rig("daq", name=f"idle{i}", scan_s=0.0) for i in range(3)]
+    config = write_config([daq_entry(f"daq{i}", sims[i]["address"], [101, 102]) for i in range(3)])
+    exe = Execd(LAB, config, "--health")
+    try:
+        time.sleep(1.0)
+        before = process_cpu_s(exe.pid)
+        time.sleep(window_s)
+        idle = (process_cpu_s(exe.pid) - before) / window_s
+        exe.gather(lines_at_least(9))
+        time.sleep(0.5)
+        before = process_cpu_s(exe.pid)
+        time.sleep(window_s)
+        after = (process_cpu_s(exe.pid) - before) / window_s
+    finally:
+        exe.close()
+    table.rows.append(["3 DAQs, 6 channels, --health", f"{idle * 1e3:.2f}", f"{after * 1e3:.2f}"])
+    resolution = 1 / os.sysconf("SC_CLK_TCK") / window_s
+    checks.add("idle: no CPU while no gather is asked for", max(idle, after) <= resolution + 1e-9,
+               f"{max(idle, after) * 1e3:.2f} ms/s, resolution {resolution * 1e3:.2f} ms/s")  # fmt: skip
+    return table
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -1630,7 +1663,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="the simulated DAQ's latency L in s (0.02)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the soak's fault schedule")
     parser.add_argument("--write-readme", action="store_true", help="put the results into benchmarks/README.md")
-    parser.add_argument("--only", nargs="*", help="run these parts only (1 to 10)")
+    parser.add_argument("--only", nargs="*", help="run these parts only (1 to 11)")
     args = parser.parse_args(argv)
     quick = args.quick
     n = {
@@ -1646,7 +1679,7 @@ def main(argv: list[str] | None = None) -> int:
         "https": 10 if quick else 200,
         "families": 10 if quick else 100,
     }
-    parts = set(args.only or [str(p) for p in range(1, 11)])
+    parts = set(args.only or [str(p) for p in range(1, 12)])
     command = "python benchmarks/run.py" + (" --quick" if quick else "")
     header = f"Run on {datetime.date.today()} with `{command}` on: {machine()}.\n"
     print(header)
@@ -1682,6 +1715,8 @@ def main(argv: list[str] | None = None) -> int:
             show(bench_https(rig, n["https"], checks))
         if "10" in parts:
             show(bench_families(rig, 0.005, n["families"]))
+        if "11" in parts:
+            show(bench_idle(rig, 3.0 if quick else 10.0, checks))
     finally:
         rig.stop()
     summary = [f"### Checks ({time.monotonic() - started:.0f} s in all)", ""]

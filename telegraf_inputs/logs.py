@@ -19,6 +19,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("telegraf_inputs")
 
@@ -104,6 +105,7 @@ class Writer:
         self.closed = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
+        self.notify: Callable[[], None] = lambda: None  # told when the reader goes or data is dropped
         threading.Thread(target=self._run, name=name, daemon=True).start()
 
     def put(self, data: bytes) -> bool:
@@ -115,6 +117,7 @@ class Writer:
             return True
         except queue.Full:
             self.dropped += 1
+            self.notify()
             return False
 
     def _run(self) -> None:
@@ -129,6 +132,7 @@ class Writer:
             except OSError:  # the reader has gone (EPIPE), or the descriptor is closed
                 self.closed.set()
                 self.idle.set()
+                self.notify()
                 return
 
     def drain(self, timeout: float) -> bool:

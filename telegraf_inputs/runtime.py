@@ -140,6 +140,7 @@ class _Connection:
         self.session: Session | None = None
         self.lock = threading.Condition()
         self.requested = False
+        self.requested_at = 0.0
         self.stopping = False
         self.reading_since: float | None = None  # monotonic start of the read in progress
         self.read_number = 0  # reads started so far
@@ -156,9 +157,28 @@ class _Connection:
         with self.lock:
             if self.overdue():
                 return False
+            if not self.requested:
+                self.requested_at = time.monotonic()
             self.requested = True
             self.lock.notify()
             return True
+
+    def next_deadline(self) -> float | None:
+        """When the runtime must next look at this connection's deadlines (monotonic), or None: nothing is due.
+
+        A requested read not yet started counts from its request: waking early costs a look, nothing more.
+        """
+        with self.lock:
+            started = self.reading_since if self.reading_since is not None else (
+                self.requested_at if self.requested else None)  # fmt: skip
+            number = self.read_number if self.reading_since is not None else None
+            reported = set(self.timed_out)
+        if started is None:
+            return None
+        for index, device in enumerate(self.devices):
+            if number is None or (number, device.label) not in reported:
+                return started + self.due(index)
+        return None
 
     def overdue(self) -> bool:
         started = self.reading_since
@@ -325,6 +345,11 @@ class Runner:
         for conn in self.connections:
             conn.check_deadlines()
 
+    def next_deadline(self) -> float | None:
+        """The earliest moment a deadline may pass (monotonic), or None while no read is due or running."""
+        times = [t for conn in self.connections if (t := conn.next_deadline()) is not None]
+        return min(times) if times else None
+
     def wait_idle(self) -> None:
         """Wait until every connection has finished (or passed the deadline of) its reads."""
         while True:
@@ -361,15 +386,18 @@ def run_once(runner: Runner, out: Writer, table: bool = False) -> int:
 
 def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | None) -> int:
     """Read on every stdin line, SIGHUP/SIGUSR1/SIGUSR2 (where they exist) and interval tick; exit 0 on EOF."""
-    trigger = threading.Event()
+    trigger = threading.Event()  # a gather is asked for
+    wake = threading.Event()  # anything the loop must look at: a trigger, a stop, stdout gone or full
     stop = threading.Event()
+    out.notify = wake.set
 
     def on_trigger(signum: int, frame: object) -> None:
         trigger.set()
+        wake.set()
 
     def on_stop(signum: int, frame: object) -> None:
         stop.set()
-        trigger.set()
+        wake.set()
 
     for name in ("SIGHUP", "SIGUSR1", "SIGUSR2"):  # POSIX only; on Windows stdin is the trigger
         if hasattr(signal, name):
@@ -381,11 +409,12 @@ def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | No
         try:
             while stdin.readline(4096):  # bounded: a line without an end must not fill the memory
                 trigger.set()
+                wake.set()
         except (OSError, ValueError):
             pass
         log.debug("stdin closed; stopping")
         stop.set()
-        trigger.set()
+        wake.set()
 
     threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
 
@@ -395,6 +424,7 @@ def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | No
             next_at = time.monotonic()
             while not stop.is_set():
                 trigger.set()
+                wake.set()
                 next_at += interval
                 stop.wait(max(0.0, next_at - time.monotonic()))
 
@@ -402,7 +432,13 @@ def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | No
 
     dropped = 0
     while not stop.is_set():
-        if trigger.wait(0.05) and not stop.is_set():
+        # no polling: sleep until something happens or a deadline may pass (an idle lab costs no CPU)
+        due = runner.next_deadline()
+        wake.wait(None if due is None else max(0.0, due - time.monotonic()) + 0.001)
+        wake.clear()
+        if stop.is_set():
+            break
+        if trigger.is_set():
             trigger.clear()
             runner.trigger()
         runner.check_deadlines()
