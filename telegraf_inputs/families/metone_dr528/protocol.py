@@ -30,6 +30,14 @@ def split(line: bytes) -> list[str]:
     return fields
 
 
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_record(header_line: bytes, data_line: bytes) -> dict[str, float]:
     """Label -> value of one record (the first field, the time stamp, left out); ReplyError if it is not one."""
     try:
@@ -43,6 +51,12 @@ def parse_record(header_line: bytes, data_line: bytes) -> dict[str, float]:
     data = data[: len(header)]
     if len(header) != len(data) or len(header) < 2:
         raise ReplyError(f"the header has {len(header)} fields and the data line {len(data)}: {data_line[:120]!r}")
+    # the first column is the time stamp: a label that names no reading, over a value that is no number.
+    # A record whose first field is a reading's label or a number is the tail of an earlier reply, read out of
+    # step (its labels would put values under other channels): refused, never shifted into place
+    if "(" in header[0] or _number(header[0]) or _number(data[0]):
+        raise ReplyError(f"the record does not start with its time stamp (the tail of an earlier reply?): "
+                         f"{header_line[:80]!r} {data_line[:80]!r}")  # fmt: skip
     labels = header[1:]
     if any(not label for label in labels) or len(set(labels)) != len(labels):
         raise ReplyError(f"the header's labels are not distinct names: {header_line[:120]!r}")

@@ -157,3 +157,16 @@ def test_a_data_line_shorter_than_its_header_is_refused() -> None:
     header = ("Date/Time," + ",".join(LABELS)).encode()
     with pytest.raises(ReplyError, match="the header has 11 fields and the data line 10"):
         parse_record(header, ("2026-12-02," + ",".join("1" for _ in LABELS[1:])).encode())
+
+
+def test_the_tail_of_an_earlier_reply_is_refused_never_shifted_under_other_labels() -> None:
+    from telegraf_inputs.families.metone_dr528.protocol import ReplyError, parse_record
+
+    # a stalled reply's rest, read as the next record: its labels would put a count under RH(%)
+    for header, data in ((b"(C),RH(%)\r\n", b"2026-12-02 18:04:36,37194\r\n"),
+                         (b"AT(C),RH(%)\r\n", b"21.4,43.0\r\n"),
+                         (b"Date/Time,AT(C),RH(%)\r\n", b"21.4,43.0,7\r\n")):  # fmt: skip
+        with pytest.raises(ReplyError, match="time stamp"):
+            parse_record(header, data)
+    assert parse_record(b"Date/Time,AT(C),RH(%)\r\n", b"2026-12-02 18:04:36,21.4,43.0\r\n") == {
+        "AT(C)": 21.4, "RH(%)": 43.0}  # fmt: skip
