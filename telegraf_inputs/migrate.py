@@ -123,7 +123,7 @@ def telegraf_config(ini_path: Path) -> str:
     out += [
         "[[inputs.execd]]",
         '  ## One devices file for every machine of the lab: give each device a "Host" and add "--host", "auto"',
-        "  ## to the command on each machine (add \"--health\" for device health and telegraf-lab template).",
+        '  ## to the command on each machine (add "--health" for device health and telegraf-lab template).',
         f'  command = [{_toml(command_path())}, "run", "--config", {_toml(str(devices_path))}]',
         '  signal = "STDIN"',
         '  restart_delay = "10s"',
