@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from telegraf_inputs import lan_sim
+from telegraf_inputs import hislip_sim, lan_sim
 from telegraf_inputs.families.daq970a.simulator import Daq970aSimulator
 from telegraf_inputs.families.scpi.simulator import ScpiSimulator
 from tests.helpers import OLDER_FILE, ExecdProcess, parse_lines, run_once, write_config
@@ -45,8 +45,8 @@ def used(gate: lan_sim.Gateway) -> bool:
     """Whether the protocol carried a whole exchange: a link made, a message written, a reply read."""
     if isinstance(gate, lan_sim.Vxi11Gateway):
         return {lan_sim.CREATE_LINK, lan_sim.DEVICE_WRITE, lan_sim.DEVICE_READ} <= set(gate.calls)
-    assert isinstance(gate, lan_sim.HislipGateway)
-    return {lan_sim.INITIALIZE, lan_sim.ASYNC_INITIALIZE, lan_sim.DATA_END} <= set(gate.messages)
+    assert isinstance(gate, hislip_sim.HislipGateway)
+    return {hislip_sim.INITIALIZE, hislip_sim.ASYNC_INITIALIZE, hislip_sim.DATA_END} <= set(gate.messages)
 
 
 @pytest.fixture
