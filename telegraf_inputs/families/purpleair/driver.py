@@ -29,10 +29,10 @@ from typing import Any, TypeGuard
 
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, Declaration, Node, parse_device
+from ...http_client import HttpClient, HttpError, origin
 from ...keys import Integer, Number, Text
 from ...lineprotocol import FieldValue
 from ...logs import log
-from ...transports import HttpClient, HttpError, origin
 from .protocol import (
     API_FIELDS,
     API_KEY_HEADER,

@@ -22,9 +22,9 @@ from urllib.parse import quote
 
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...http_client import HttpClient, HttpError
 from ...keys import Custom, Integer, Keys, Number, Section, Text
 from ...logs import excerpt
-from ...transports import HttpClient, HttpError
 from ...units import UnitError, convert, unit_tag
 from .protocol import API, DEFAULT_PORT, IDENTIFIER, access_path, exception_text
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from telegraf_inputs.families.purpleair.simulator import PurpleAirSimulator
-from telegraf_inputs.transports import MAX_BODY, retry_after_seconds
+from telegraf_inputs.http_client import MAX_BODY, retry_after_seconds
 from tests.helpers import ExecdProcess, env_without, parse_lines, peak_rss_kib, run_once, write_config
 
 KEY = "hostile-test-key-0123"
