@@ -294,16 +294,23 @@ class HttpClient:
         return conn, getattr(conn, "_absolute", False)
 
     def _exchange(
-        self, url: str, headers: dict[str, str], deadline: float, timeout_s: float, what: str
+        self, url: str, headers: dict[str, str], deadline: float, timeout_s: float, what: str, retry: bool = True
     ) -> tuple[int, str, dict[str, str], bytes]:
-        """One GET: status, reason, headers (lower-case names) and the body, all within the deadline."""
+        """One GET: status, reason, headers (lower-case names) and the body, all within the deadline.
+
+        A kept-alive connection the server closes just as the request goes out (its idle timeout) fails
+        before any reply: the GET is sent once more, on a new connection, as browsers do.
+        """
         key = origin(url)
         parts = urlsplit(url)
         if key[0] not in ("http", "https") or not key[1]:
             raise HttpError(f"{what}: the request could not be sent (check the URL and the key)")
         conn: http.client.HTTPConnection | None = None
+        answered = False
+        reused = False
         try:
             conn, absolute = self._connection(key, max(0.001, deadline - time.monotonic()))
+            reused = conn.sock is not None
             target = url if absolute else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             conn.timeout = max(0.001, deadline - time.monotonic())
             if conn.sock is None:
@@ -323,6 +330,7 @@ class HttpClient:
             finally:
                 if conn.sock is not None:
                     conn.sock = real
+            answered = True
             reply_headers = {k.lower(): v for k, v in response.getheaders()}
             body = self._body(response, reply_headers, deadline, timeout_s, what)
             return response.status, response.reason or "", reply_headers, body
@@ -334,6 +342,8 @@ class HttpClient:
             raise HttpError(f"{what}: the request could not be sent (check the URL and the key)") from None
         except (OSError, http.client.HTTPException) as exc:
             self._drop(key, conn)
+            if retry and reused and not answered and isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+                return self._exchange(url, headers, deadline, timeout_s, what, retry=False)
             raise HttpError(f"{what}: {why(exc)}") from None
 
     def _body(

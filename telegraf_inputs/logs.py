@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("telegraf_inputs")
 
@@ -90,6 +91,26 @@ class TelegrafFormatter(logging.Formatter):
         return _PREFIX.get(record.levelno, "I! ") + one_line(super().format(record))
 
 
+_PIPE_BUF = 4096  # POSIX: a write of at most this many bytes to a pipe with room goes in whole
+
+
+def _writable_poll(fd: int) -> Any:
+    """A poll object watching a pipe ``fd`` (Telegraf's) for room to write; None for other files, or without
+    poll (Windows): those always go through the writer thread."""
+    import select
+    import stat
+
+    make = getattr(select, "poll", None)
+    try:
+        if make is None or not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return None
+    except OSError:
+        return None
+    poller = make()
+    poller.register(fd, getattr(select, "POLLOUT", 4))  # 4: POLLOUT on Linux and the BSDs
+    return poller
+
+
 class Writer:
     """Writes to one file descriptor from a thread of its own, through a bounded queue.
 
@@ -106,11 +127,15 @@ class Writer:
         self.idle = threading.Event()
         self.idle.set()
         self.notify: Callable[[], None] = lambda: None  # told when the reader goes or data is dropped
+        self.writing = threading.Lock()  # held while bytes go out: a direct write never overtakes queued ones
+        self._poll = _writable_poll(fd)
         threading.Thread(target=self._run, name=name, daemon=True).start()
 
     def put(self, data: bytes) -> bool:
         if self.closed.is_set():
             return False
+        if self._write_now(data):
+            return True
         try:
             self.idle.clear()
             self.queue.put_nowait(data)
@@ -120,15 +145,41 @@ class Writer:
             self.notify()
             return False
 
+    def _write_now(self, data: bytes) -> bool:
+        """Write here, without waking the writer thread, when that cannot block: nothing queued, and the pipe
+        has room for all of it (at most PIPE_BUF bytes go in whole once poll says it is writable)."""
+        if self._poll is None or len(data) > _PIPE_BUF or not self.idle.is_set():
+            return False
+        if not self.writing.acquire(blocking=False):
+            return False
+        try:
+            if not (self.idle.is_set() and self.queue.empty()) or not self._poll.poll(0):
+                return False
+            try:
+                written = os.write(self.fd, data)
+            except BlockingIOError:
+                return False
+            except OSError:  # the reader has gone
+                self.closed.set()
+                self.notify()
+                return True
+            if written < len(data):  # not expected below PIPE_BUF; the rest goes the usual way, in order
+                self.idle.clear()
+                self.queue.put_nowait(data[written:])
+            return True
+        finally:
+            self.writing.release()
+
     def _run(self) -> None:
         while True:
             if self.queue.empty():
                 self.idle.set()
             data = self.queue.get()
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self.fd, view) :]
+                with self.writing:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(self.fd, view) :]
             except OSError:  # the reader has gone (EPIPE), or the descriptor is closed
                 self.closed.set()
                 self.idle.set()

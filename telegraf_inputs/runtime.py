@@ -20,6 +20,7 @@ gather and no exit; what does not fit is dropped and counted.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import stat
@@ -405,11 +406,22 @@ def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | No
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_stop)
 
+    sleeping_until = [0.0]  # when the main loop wakes by itself (monotonic; inf: only when woken)
+    gathering = threading.Lock()  # one trigger at a time: the stdin and interval threads start reads themselves
+
+    def gather_now() -> None:
+        """Start a read here, on the triggering thread: no hand-off to the main loop for each gather. The
+        main loop is woken only if this read's first deadline comes before it would wake anyway."""
+        with gathering:
+            runner.trigger()
+            due = runner.next_deadline()
+        if due is not None and due < sleeping_until[0]:
+            wake.set()
+
     def read_stdin() -> None:
         try:
             while stdin.readline(4096):  # bounded: a line without an end must not fill the memory
-                trigger.set()
-                wake.set()
+                gather_now()
         except (OSError, ValueError):
             pass
         log.debug("stdin closed; stopping")
@@ -423,8 +435,7 @@ def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | No
         def tick() -> None:
             next_at = time.monotonic()
             while not stop.is_set():
-                trigger.set()
-                wake.set()
+                gather_now()
                 next_at += interval
                 stop.wait(max(0.0, next_at - time.monotonic()))
 
@@ -433,14 +444,18 @@ def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | No
     dropped = 0
     while not stop.is_set():
         # no polling: sleep until something happens or a deadline may pass (an idle lab costs no CPU)
+        sleeping_until[0] = math.inf  # first: a read started from here on wakes the loop, or is in ``due``
         due = runner.next_deadline()
+        if due is not None:
+            sleeping_until[0] = due
         wake.wait(None if due is None else max(0.0, due - time.monotonic()) + 0.001)
         wake.clear()
         if stop.is_set():
             break
-        if trigger.is_set():
+        if trigger.is_set():  # a signal (handled on this thread)
             trigger.clear()
-            runner.trigger()
+            with gathering:
+                runner.trigger()
         runner.check_deadlines()
         if out.closed.is_set():
             log.debug("stdout closed; stopping")

@@ -27,6 +27,7 @@ def test_quick_benchmark_run_measures_every_part_and_passes_its_checks() -> None
         "### 9. ",
         "### 10. ",
         "### 11. ",
+        "### 12. ",
     ):
         assert part in run.stdout
     assert "FAIL" not in run.stdout
