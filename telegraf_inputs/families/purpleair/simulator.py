@@ -161,7 +161,8 @@ class PurpleAirSimulator:
                 self.send_header("Content-Length", str(len(data) + (1000 if cut_short else 0)))
                 for name, value in headers.items():
                     self.send_header(name, value)
-                late = f.take_delay("late_next_s")
+                timed = status == 200  # the timing faults are for a sensor's reply: an unknown one's 404 comes at once
+                late = f.take_delay("late_next_s") if timed else 0.0
                 if late:
                     time.sleep(late)
                 self.end_headers()
@@ -170,7 +171,7 @@ class PurpleAirSimulator:
                     self._stream(data, interval=interval)
                     return
                 try:
-                    deliver(self._write_now, data, f)
+                    deliver(self._write_now, data, f if timed else LateFaults())
                 except OSError:  # the client gave up, as it must
                     self.close_connection = True
                 if cut_short:
