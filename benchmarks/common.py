@@ -241,3 +241,54 @@ class Checks:
     @property
     def failed(self) -> list[tuple[str, bool, str]]:
         return [r for r in self.results if not r[1]]
+
+
+# --------------------------------------------------------------------------- device entries
+
+
+def daq_entry(name: str, address: str, channels: Sequence[int], **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Device": name,
+        "Model": "Keysight DAQ970A",
+        "Address": address,
+        "Timeout": 2000,
+        "measurement": "bench",
+        "Channels": {
+            f"ch{n}": {"DeviceChannel": n, "Type": "DCV", "field-key": "voltage", "tags": {"ch": f"ch{n}"}}
+            for n in channels
+        },
+    }
+    entry.update(extra)
+    return entry
+
+
+def smc_entry(name: str, path: str, items: Sequence[str], protocol: str = "simple", **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Device": name,
+        "Model": "SMC HRS012-AN-10-T",
+        "Address": path,
+        "SerialConnectionParams": {"baudrate": 9600, "bytesize": 8, "stopbits": 2, "parity": "N"},
+        "DeviceSpecificParams": {"InternalAddress": "01", "Protocol": protocol},
+        "Timeout": 1,
+        "measurement": "bench",
+        "Channels": {item: {"Type": item, "tags": {"ch": item}} for item in items},
+    }
+    for key, value in extra.items():
+        entry[key] = {**entry[key], **value} if isinstance(value, dict) and key in entry else value
+    return entry
+
+
+def pa_entry(name: str, channels: dict[str, tuple[int, str]], **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Device": name,
+        "Model": "PurpleAir",
+        "PurpleAirAPIKey": API_KEY,
+        "Timeout": 2,
+        "measurement": "bench",
+        "Channels": {
+            key: {"PurpleAirSensorIndex": index, "Type": kind, "field-key": kind, "tags": {"ch": key}}
+            for key, (index, kind) in channels.items()
+        },
+    }
+    entry.update(extra)
+    return entry

@@ -28,6 +28,9 @@ def test_quick_benchmark_run_measures_every_part_and_passes_its_checks() -> None
         "### 10. ",
         "### 11. ",
         "### 12. ",
+        "### 13a. ",
+        "### 13b. ",
+        "### 13c. ",
     ):
         assert part in run.stdout
     assert "FAIL" not in run.stdout
@@ -42,15 +45,16 @@ def test_quick_benchmark_run_measures_every_part_and_passes_its_checks() -> None
 
 
 def test_every_family_has_its_benchmark_row() -> None:
-    """Part 10 has a row for every family that parts 1 to 9 do not measure (the three first ones)."""
+    """Part 10 has a row for every family that parts 1 to 9 do not measure (the three first ones); part 13's
+    memory table has every family's command, and the lab of all of them."""
     from telegraf_inputs import registry
 
     run = subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--quick", "--only", "10"], cwd=ROOT, capture_output=True, text=True,
-        timeout=900,
+        [sys.executable, "benchmarks/run.py", "--quick", "--only", "10", "13"], cwd=ROOT, capture_output=True,
+        text=True, timeout=900,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    part = run.stdout.split("### 10. ", 1)[1]
+    part = run.stdout.split("### 10. ", 1)[1].split("### 13a. ", 1)[0]
     rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in part.splitlines() if line.startswith("| ")}
     rows.pop("family")
     assert set(rows) == {f.name for f in registry.families()} - {"daq970a", "smc_hrs", "purpleair"}
@@ -59,3 +63,15 @@ def test_every_family_has_its_benchmark_row() -> None:
         low = (float(ours) - 0.005) / (float(wire) + 0.005) - 0.005  # the table's numbers are rounded to 0.01
         high = (float(ours) + 0.005) / max(float(wire) - 0.005, 1e-9) + 0.005
         assert low <= float(ratio) <= high, name
+    memory = run.stdout.split("### 13b. ", 1)[1].split("### 13c. ", 1)[0]
+    commands = {line.split("`")[1]: line.split("|")[2:-1] for line in memory.splitlines()
+                if line.startswith("| `")}  # fmt: skip
+    lab = commands.pop("telegraf-lab run")
+    assert set(commands) == {"telegraf-" + f.name.replace("_", "-") for f in registry.families()}
+    largest = max(float(rss) for rss, *_ in commands.values())
+    assert float(lab[0]) >= largest  # the lab's process holds every family's modules
+    assert "- PASS memory: the lab's process" in run.stdout
+    fixed = run.stdout.split("### 13a. ", 1)[1].split("### 13b. ", 1)[0]
+    for line in (line for line in fixed.splitlines() if line.startswith("| ") and "devices" not in line):
+        ours, alone, difference = (float(cell) for cell in line.split("|")[3:6])
+        assert ours > 0 and alone > 0 and abs(ours - alone - difference) <= 0.011, line
