@@ -217,15 +217,27 @@ class LineSimulator:
     """
 
     name = "serial-sim"
+    title = "serial instrument"  # what the standalone command says it simulates
+    default_line: LineSetting = (9600, 8, "N", 1)  # the instrument's factory line settings
+    request_end = b""  # a request ends with these bytes (next_request); empty: the family frames its own
+    error_answer: bytes | None = None  # the instrument's error reply, for faults.error_next
     reset_on_silence = False  # drop a partial request when the line falls silent (frames that end by silence)
 
     def __init__(
         self,
-        line: LineSetting,
+        line: LineSetting | None = None,
         *,
+        baudrate: int | None = None,
+        bytesize: int | None = None,
+        parity: str | None = None,
+        stopbits: float | None = None,
         link: str | os.PathLike[str] | None = None,
         transport: str = "pty" if sys.platform != "win32" else "socket",
     ) -> None:
+        """The line is ``line``, or the family's ``default_line`` with any setting given by keyword instead."""
+        if line is None:
+            baud, size, par, stop = self.default_line
+            line = (baudrate or baud, bytesize or size, parity or par, stopbits or stop)
         self.line = line
         baud, size, parity, stop = line
         self.char_time = (1 + size + (parity != "N") + stop) / baud
@@ -244,7 +256,9 @@ class LineSimulator:
     # ------------------------------------------------------------------ to be given by the family
     def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
         """The first complete request in ``buffer`` and what is left; (None, buffer) while incomplete."""
-        raise NotImplementedError
+        if not self.request_end:
+            raise NotImplementedError(f"{type(self).__name__}: no request_end, and no next_request of its own")
+        return split_at(buffer, self.request_end)
 
     def respond(self, request: bytes) -> bytes | None:
         """The reply to one request (None: the instrument stays silent)."""
@@ -252,7 +266,30 @@ class LineSimulator:
 
     def error_reply(self, request: bytes) -> bytes | None:
         """The instrument's error reply, for ``faults.error_next``."""
-        return None
+        return self.error_answer
+
+    @classmethod
+    def command_line(
+        cls, argv: Sequence[str] | None, options: Callable[[argparse.ArgumentParser], object] | None = None
+    ) -> tuple[argparse.Namespace, dict[str, Any]]:
+        """The standalone simulator's arguments (the family's ``options``, the line's settings with the
+        instrument's as defaults, --link and --socket), and the line and transport as keyword arguments."""
+        spec = sys.modules[cls.__module__].__spec__  # run with -m, the module is __main__ but its spec is named
+        parser = argparse.ArgumentParser(
+            prog=f"python -m {spec.name if spec else cls.__module__}",
+            description=f"Simulated {cls.title} on a pseudo-terminal; prints the path to use as Address.",
+        )
+        if options is not None:
+            options(parser)
+        baud, size, parity, stop = cls.default_line
+        parser.add_argument("--baudrate", type=int, default=baud)
+        parser.add_argument("--bytesize", type=int, default=size, choices=[5, 6, 7, 8])
+        parser.add_argument("--parity", default=parity, choices=["N", "E", "O"])
+        parser.add_argument("--stopbits", type=float, default=stop, choices=[1, 2])
+        line_arguments(parser)
+        args = parser.parse_args(argv)
+        line = {"baudrate": args.baudrate, "bytesize": args.bytesize, "parity": args.parity, "stopbits": args.stopbits}
+        return args, {**line, **transport_of(args)}
 
     def idle(self) -> None:
         """Called about every 20 ms while the line is quiet (an instrument that sends on its own)."""

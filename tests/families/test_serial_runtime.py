@@ -145,3 +145,33 @@ def test_every_serial_family_reads_over_a_socket_url_as_on_windows(tmp_path: Pat
         assert len(parse_lines(run.stdout)) == len(entry["Channels"])
     finally:
         sim.stop()
+
+
+@pytest.mark.parametrize("entry", [e for e in example_entries() if e["Model"] != "KJLC 352"], ids=lambda e: e["Model"])
+def test_the_standalone_simulator_serves_the_line_it_is_told(tmp_path: Path, entry: dict[str, Any]) -> None:
+    """``python -m <family>.simulator --baudrate 4800 --parity E``, as a user starts it: the entry with the same
+    settings reads every channel, and one at another baud rate nothing (a pty carries the rate)."""
+    from telegraf_inputs import registry
+
+    family = registry.family_of(entry["Model"])
+    assert family is not None
+    line = {"baudrate": 4800, "bytesize": 8, "stopbits": 1, "parity": "E"}  # no family's factory setting
+    sim = subprocess.Popen([sys.executable, "-m", f"{family.package}.simulator", "--baudrate", "4800", "--parity",
+                            "E"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert sim.stdout is not None
+        banner = sim.stdout.readline()
+        address = banner.rsplit("Address: ", 1)[1].strip()
+        device = {**entry, "Address": address, "Timeout": 2, "SerialConnectionParams": line}
+        config = write_config(tmp_path, [device])
+        done = subprocess.run(executable("telegraf-lab") + ["run", "--config", str(config), "--once"],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, (banner, done.stderr)
+        assert len(parse_lines(done.stdout)) == len(entry["Channels"]), done.stdout
+        wrong = {**device, "SerialConnectionParams": {**line, "baudrate": 9600}, "Timeout": 0.5}
+        done = subprocess.run(executable("telegraf-lab") + ["run", "--config", str(write_config(tmp_path, [wrong])),
+                              "--once"], capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.stdout == "" and done.returncode != 0, done.stdout
+    finally:
+        sim.terminate()
+        sim.wait(10)

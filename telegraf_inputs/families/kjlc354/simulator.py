@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
+from ...serial_sim import LineSimulator, split_at
 from ...simulators import run_standalone
 from .protocol import CG_OVER_RANGE, END, IG_OFF, format_pressure, reply
 
@@ -43,19 +42,15 @@ class Gauge:
 
 class Kjlc354Simulator(LineSimulator):
     name = "kjlc354-sim"
+    title = "KJLC 354/352 ion gauge(s)"
+    default_line = (19200, 8, "N", 1)
 
     def __init__(
         self,
         addresses: tuple[str, ...] | list[str] = ("01",),
-        *,
-        baudrate: int = 19200,
-        bytesize: int = 8,
-        parity: str = "N",
-        stopbits: float = 1,
-        link: str | os.PathLike[str] | None = None,
-        transport: str = "pty" if sys.platform != "win32" else "socket",
+        **line: Any,
     ) -> None:
-        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        super().__init__(**line)
         self.gauges = {a.upper(): Gauge() for a in addresses}
 
     def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
@@ -99,15 +94,11 @@ class Kjlc354Simulator(LineSimulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.kjlc354.simulator",
-        description="Simulated KJLC 354/352 ion gauge(s) on a pseudo-terminal; prints the path to use as Address.",
-    )
-    parser.add_argument("--address", action="append", help="gauge address(es), two hex digits (default 01)")
-    parser.add_argument("--baudrate", type=int, default=19200)
-    line_arguments(parser)
-    args = parser.parse_args(argv)
-    sim = Kjlc354Simulator(args.address or ["01"], baudrate=args.baudrate, **transport_of(args)).start()  # fmt: skip
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--address", action="append", help="gauge address(es), two hex digits (default 01)")
+
+    args, line = Kjlc354Simulator.command_line(argv, options)
+    sim = Kjlc354Simulator(args.address or ["01"], **line).start()
     return run_standalone(f"simulated KJLC 354 gauge(s) {', '.join(sim.gauges)}; Address: {sim.path}", sim.stop)
 
 

@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import sys
 import time
+from typing import Any
 
-from ...serial_sim import LineSimulator, line_arguments, transport_of
+from ...serial_sim import LineSimulator
 from ...simulators import run_standalone
 from .protocol import FrameError, encode, full_scale
 
 
 class AcgSimulator(LineSimulator):
     name = "acg-sim"
+    title = "KJLC ACG gauge streaming frames"
 
     def __init__(
         self,
@@ -37,14 +37,9 @@ class AcgSimulator(LineSimulator):
         sensor_type: int = 0x06,
         torr: float = 12.5,
         unit_code: int = 1,
-        baudrate: int = 9600,
-        bytesize: int = 8,
-        parity: str = "N",
-        stopbits: float = 1,
-        link: str | os.PathLike[str] | None = None,
-        transport: str = "pty" if sys.platform != "win32" else "socket",
+        **line: Any,
     ) -> None:
-        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        super().__init__(**line)
         self.sensor_type = sensor_type
         self.torr = torr
         self.unit_code = unit_code
@@ -100,17 +95,13 @@ class AcgSimulator(LineSimulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.kjlc_acg.simulator",
-        description="Simulated KJLC ACG gauge streaming frames on a pty; prints the path to use as Address.",
-    )
-    parser.add_argument(
-        "--sensor-type", type=lambda s: int(s, 0), default=0x06, help="full-scale code (0x06: 1000 Torr)"
-    )
-    parser.add_argument("--torr", type=float, default=12.5)
-    line_arguments(parser)
-    args = parser.parse_args(argv)
-    sim = AcgSimulator(sensor_type=args.sensor_type, torr=args.torr, **transport_of(args)).start()  # fmt: skip
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--sensor-type", type=lambda s: int(s, 0), default=0x06,
+                            help="full-scale code (0x06: 1000 Torr)")  # fmt: skip
+        parser.add_argument("--torr", type=float, default=12.5)
+
+    args, line = AcgSimulator.command_line(argv, options)
+    sim = AcgSimulator(sensor_type=args.sensor_type, torr=args.torr, **line).start()
     return run_standalone(f"simulated KJLC ACG ({full_scale(args.sensor_type):g} Torr head); Address: {sim.path}",
                           sim.stop)  # fmt: skip
 

@@ -15,39 +15,31 @@ Run standalone:  python -m telegraf_inputs.families.metone_dr528.simulator --lin
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
-import sys
 import time
+from typing import Any
 
-from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
+from ...serial_sim import LineSimulator
 from ...simulators import run_standalone
 from .protocol import LABELS, REQUEST, format_record
 
 
 class Dr528Simulator(LineSimulator):
     name = "dr528-sim"
+    title = "Met One DR-528"
+    default_line = (115200, 8, "N", 1)
+    request_end = b"\r"
 
     def __init__(
         self,
-        *,
-        baudrate: int = 115200,
-        bytesize: int = 8,
-        parity: str = "N",
-        stopbits: float = 1,
-        link: str | os.PathLike[str] | None = None,
-        transport: str = "pty" if sys.platform != "win32" else "socket",
+        **line: Any,
     ) -> None:
-        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        super().__init__(**line)
         base = [35200, 12100, 5300, 2100, 640, 210, 55, 9]
         self.values: dict[str, float] = {label: float(n) for label, n in zip(LABELS, base, strict=False)}
         self.values["AT(C)"], self.values["RH(%)"] = 21.4, 43.0
         self.random = random.Random(528)
         self.echo = b""  # sent back before the record, as a terminal program's echo (b"4\r\n")
-
-    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
-        return split_at(buffer, b"\r")
 
     def damage(self, reply: bytes) -> bytes:
         if self.faults.take("garble_next"):  # noise on the line, in the data line's counts
@@ -63,14 +55,8 @@ class Dr528Simulator(LineSimulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.metone_dr528.simulator",
-        description="Simulated Met One DR-528 on a pseudo-terminal; prints the path to use as Address.",
-    )
-    parser.add_argument("--baudrate", type=int, default=115200)
-    line_arguments(parser)
-    args = parser.parse_args(argv)
-    sim = Dr528Simulator(baudrate=args.baudrate, **transport_of(args)).start()
+    _, line = Dr528Simulator.command_line(argv)
+    sim = Dr528Simulator(**line).start()
     return run_standalone(f"simulated Met One DR-528; Address: {sim.path}", sim.stop)
 
 

@@ -29,10 +29,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...modbus import crc16, with_crc
 from ...serial_sim import LineFaults, LineSimulator
@@ -95,6 +94,8 @@ class HrsSimulator(LineSimulator):
     """SMC HRS chiller(s) on a pty; ``path`` is what to give as the device's Address."""
 
     name = "smc-hrs-sim"
+    title = "SMC HRS chiller"
+    default_line = (9600, 8, "N", 2)
     reset_on_silence = True  # silence on the line ends any partial frame (MODBUS RTU frames end by silence)
 
     def __init__(
@@ -102,15 +103,10 @@ class HrsSimulator(LineSimulator):
         stations: list[int] | tuple[int, ...] = (1,),
         protocol: str = "simple",
         bcc: bool = False,
-        baudrate: int = 9600,
-        bytesize: int = 8,
-        parity: str = "N",
-        stopbits: float = 2,
         model: str = "HRS012-AN-10-T",
-        link: str | os.PathLike[str] | None = None,
-        transport: str = "pty" if sys.platform != "win32" else "socket",
+        **line: Any,
     ) -> None:
-        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        super().__init__(**line)
         self.chillers = {station: Chiller() for station in stations}
         self.protocol = protocol
         self.bcc = bcc
@@ -237,38 +233,15 @@ class HrsSimulator(LineSimulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.smc_hrs.simulator",
-        description="Simulated SMC HRS chiller on a pseudo-terminal; prints the path to use as Address.",
-    )
-    parser.add_argument("--station", type=int, action="append", help="station number(s) (default 1)")
-    parser.add_argument("--protocol", choices=["simple", "modbus"], default="simple")
-    parser.add_argument("--bcc", action="store_true", help="BCC on (simple protocol)")
-    parser.add_argument("--baudrate", type=int, default=9600)
-    parser.add_argument("--bytesize", type=int, default=8, choices=[5, 6, 7, 8])
-    parser.add_argument("--parity", default="N", choices=["N", "E", "O"])
-    parser.add_argument("--stopbits", type=float, default=2, choices=[1, 2])
-    parser.add_argument("--model", default="HRS012-AN-10-T")
-    parser.add_argument("--link", help="also make this symlink to the pty (a stable name, like /dev/serial/by-id)")
-    parser.add_argument(
-        "--socket",
-        action="store_true",
-        default=sys.platform == "win32",
-        help="serve on a TCP port for pyserial's socket:// URLs instead of a pty (the default on Windows)",
-    )
-    args = parser.parse_args(argv)
-    sim = HrsSimulator(
-        stations=args.station or [1],
-        protocol=args.protocol,
-        bcc=args.bcc,
-        baudrate=args.baudrate,
-        bytesize=args.bytesize,
-        parity=args.parity,
-        stopbits=args.stopbits,
-        model=args.model,
-        link=args.link,
-        transport="socket" if args.socket else "pty",
-    ).start()
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--station", type=int, action="append", help="station number(s) (default 1)")
+        parser.add_argument("--protocol", choices=["simple", "modbus"], default="simple")
+        parser.add_argument("--bcc", action="store_true", help="BCC on (simple protocol)")
+        parser.add_argument("--model", default="HRS012-AN-10-T")
+
+    args, line = HrsSimulator.command_line(argv, options)
+    sim = HrsSimulator(stations=args.station or [1], protocol=args.protocol, bcc=args.bcc, model=args.model,
+                       **line).start()  # fmt: skip
     return run_standalone(f"simulated SMC {args.model} ({args.protocol} protocol); Address: {sim.path}", sim.stop)
 
 

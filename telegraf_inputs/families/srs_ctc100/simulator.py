@@ -17,13 +17,11 @@ Run standalone:  python -m telegraf_inputs.families.srs_ctc100.simulator --link 
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
-import sys
 import time
+from typing import Any
 
-from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
+from ...serial_sim import LineSimulator
 from ...simulators import run_standalone
 from .protocol import COMMAND_END, REPLY_END, format_number, remote_name
 
@@ -32,19 +30,17 @@ ERROR = b"Error: invalid command" + REPLY_END
 
 class Ctc100Simulator(LineSimulator):
     name = "ctc100-sim"
+    title = "SRS CTC100"
+    request_end = COMMAND_END
+    error_answer = ERROR
 
     def __init__(
         self,
         *,
         names: dict[str, str] | None = None,
-        baudrate: int = 9600,
-        bytesize: int = 8,
-        parity: str = "N",
-        stopbits: float = 1,
-        link: str | os.PathLike[str] | None = None,
-        transport: str = "pty" if sys.platform != "win32" else "socket",
+        **line: Any,
     ) -> None:
-        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        super().__init__(**line)
         self.values = {"In1": 4.12, "In2": 45.3, "In3": 77.1, "In4": 295.2, "Out1": 0.35, "Out2": 0.0, "AIO1": 1.25}
         self.setpoints = {"Out1": 4.0, "Out2": 10.0}
         for old, new in (names or {}).items():  # channels renamed on the panel
@@ -55,12 +51,6 @@ class Ctc100Simulator(LineSimulator):
         self.custom: dict[str, float] = {}  # further queries it answers (a config's Custom ones, with --simulate)
         self.error = "0,NO ERROR"
         self.started = time.monotonic()
-
-    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
-        return split_at(buffer, COMMAND_END)
-
-    def error_reply(self, request: bytes) -> bytes | None:
-        return ERROR
 
     def _value(self, name: str) -> float:
         if name in self.open_sensors:
@@ -91,14 +81,8 @@ class Ctc100Simulator(LineSimulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.srs_ctc100.simulator",
-        description="Simulated SRS CTC100 on a pseudo-terminal; prints the path to use as Address.",
-    )
-    parser.add_argument("--baudrate", type=int, default=9600)
-    line_arguments(parser)
-    args = parser.parse_args(argv)
-    sim = Ctc100Simulator(baudrate=args.baudrate, **transport_of(args)).start()
+    _, line = Ctc100Simulator.command_line(argv)
+    sim = Ctc100Simulator(**line).start()
     return run_standalone(f"simulated SRS CTC100 ({', '.join(sim.values)}); Address: {sim.path}", sim.stop)
 
 

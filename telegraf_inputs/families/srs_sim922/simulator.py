@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
-import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
+from ...serial_sim import LineSimulator, split_at
 from ...simulators import run_standalone
 from .protocol import COMMAND_END, REPLY_END, format_values
 
@@ -53,19 +52,14 @@ class Module:
 
 class Sim922Simulator(LineSimulator):
     name = "sim922-sim"
+    title = "SRS SIM922 (or a SIM900 with SIM922s)"
 
     def __init__(
         self,
         slots: list[int] | tuple[int, ...] | None = None,
-        *,
-        baudrate: int = 9600,
-        bytesize: int = 8,
-        parity: str = "N",
-        stopbits: float = 1,
-        link: str | os.PathLike[str] | None = None,
-        transport: str = "pty" if sys.platform != "win32" else "socket",
+        **line: Any,
     ) -> None:
-        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        super().__init__(**line)
         self.mainframe = bool(slots)
         self.modules = {slot: Module() for slot in (slots or [0])}
         self.connected: int | None = None if self.mainframe else 0
@@ -122,15 +116,11 @@ class Sim922Simulator(LineSimulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.srs_sim922.simulator",
-        description="Simulated SRS SIM922 (or a SIM900 with SIM922s) on a pty; prints the path to use as Address.",
-    )
-    parser.add_argument("--slot", type=int, action="append", help="SIM900 slot(s) with a SIM922 (default: no SIM900)")
-    parser.add_argument("--baudrate", type=int, default=9600)
-    line_arguments(parser)
-    args = parser.parse_args(argv)
-    sim = Sim922Simulator(args.slot, baudrate=args.baudrate, **transport_of(args)).start()  # fmt: skip
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--slot", type=int, action="append", help="SIM900 slot(s) with a SIM922 (default: none)")
+
+    args, line = Sim922Simulator.command_line(argv, options)
+    sim = Sim922Simulator(args.slot, **line).start()
     where = f"SIM900 slots {args.slot}" if args.slot else "its own port"
     return run_standalone(f"simulated SRS SIM922 on {where}; Address: {sim.path}", sim.stop)
 

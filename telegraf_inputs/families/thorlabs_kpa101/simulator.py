@@ -15,14 +15,12 @@ Run standalone:  python -m telegraf_inputs.families.thorlabs_kpa101.simulator --
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import struct
-import sys
 import time
+from typing import Any
 
-from ...serial_sim import LineSimulator, line_arguments, transport_of
+from ...serial_sim import LineSimulator
 from ...simulators import run_standalone
 from .protocol import (
     GET_PARAMS,
@@ -40,15 +38,16 @@ from .protocol import (
 
 class Kpa101Simulator(LineSimulator):
     name = "kpa101-sim"
+    title = "Thorlabs KPA101 (APT)"
+    default_line = (115200, 8, "N", 1)
 
     def __init__(
         self,
         *,
         serial_number: int = 69252254,
-        link: str | os.PathLike[str] | None = None,
-        transport: str = "pty" if sys.platform != "win32" else "socket",
+        **line: Any,
     ) -> None:
-        super().__init__((115200, 8, "N", 1), link=link, transport=transport)
+        super().__init__(**line)
         self.serial_number = serial_number
         self.readings = Readings(xdiff=3277, ydiff=-1638, sum=32767, xpos=2000, ypos=-1000)
         self.status_next = False
@@ -93,13 +92,8 @@ class Kpa101Simulator(LineSimulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.thorlabs_kpa101.simulator",
-        description="Simulated Thorlabs KPA101 (APT) on a pseudo-terminal; prints the path to use as Address.",
-    )
-    line_arguments(parser)
-    args = parser.parse_args(argv)
-    sim = Kpa101Simulator(**transport_of(args)).start()
+    _, line = Kpa101Simulator.command_line(argv)
+    sim = Kpa101Simulator(**line).start()
     return run_standalone(f"simulated Thorlabs KPA101 {sim.serial_number}; Address: {sim.path}", sim.stop)
 
 

@@ -14,12 +14,10 @@ Run standalone:  python -m telegraf_inputs.families.thorlabs_mdt693b.simulator -
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
-import sys
+from typing import Any
 
-from ...serial_sim import LineSimulator, line_arguments, split_at, transport_of
+from ...serial_sim import LineSimulator
 from ...simulators import run_standalone
 from .protocol import COMMAND_END, PROMPT, format_value
 
@@ -28,29 +26,22 @@ NOT_DEFINED = b"CMD_NOT_DEFINED\r" + PROMPT
 
 class Mdt693bSimulator(LineSimulator):
     name = "mdt693b-sim"
+    title = "Thorlabs MDT693B"
+    default_line = (115200, 8, "N", 1)
+    request_end = COMMAND_END
+    error_answer = NOT_DEFINED
 
     def __init__(
         self,
         *,
         echo: bool = False,
-        baudrate: int = 115200,
-        bytesize: int = 8,
-        parity: str = "N",
-        stopbits: float = 1,
-        link: str | os.PathLike[str] | None = None,
-        transport: str = "pty" if sys.platform != "win32" else "socket",
+        **line: Any,
     ) -> None:
-        super().__init__((baudrate, bytesize, parity, stopbits), link=link, transport=transport)
+        super().__init__(**line)
         self.echo = echo
         self.volts = {"x": 24.8, "y": 37.5, "z": 0.0}
         self.limits = {axis: (0.0, 150.0) for axis in self.volts}
         self.vlimit = 150.0
-
-    def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
-        return split_at(buffer, COMMAND_END)
-
-    def error_reply(self, request: bytes) -> bytes | None:
-        return NOT_DEFINED
 
     def respond(self, request: bytes) -> bytes | None:
         text = request.decode("ascii", "replace").strip()
@@ -75,14 +66,8 @@ class Mdt693bSimulator(LineSimulator):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.thorlabs_mdt693b.simulator",
-        description="Simulated Thorlabs MDT693B on a pseudo-terminal; prints the path to use as Address.",
-    )
-    parser.add_argument("--echo", action="store_true", help="echo commands, as with the controller's echo on")
-    line_arguments(parser)
-    args = parser.parse_args(argv)
-    sim = Mdt693bSimulator(echo=args.echo, **transport_of(args)).start()
+    _, line = Mdt693bSimulator.command_line(argv)
+    sim = Mdt693bSimulator(**line).start()
     return run_standalone(f"simulated Thorlabs MDT693B; Address: {sim.path}", sim.stop)
 
 
