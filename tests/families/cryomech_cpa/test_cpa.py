@@ -189,23 +189,6 @@ def test_refused_then_recovery_in_execd(tmp_path: Path) -> None:
         sim.stop()
 
 
-@pytest.mark.parametrize(
-    ("change", "where", "message"),
-    [
-        ({"Address": "not a host:name:1"}, "[0].Address", "is not a host name or IP address"),
-        ({"Address": "10.0.0.5:70000"}, "[0].Address", "port 70000 is outside 1..65535"),
-        ({"ModbusDeviceID": 300}, "[0].ModbusDeviceID", "outside the allowed range 0..255"),
-        ({"DeviceSpecificParams": {"PanelVersion": 4}}, "[0].DeviceSpecificParams.PanelVersion", "is 2 or 3"),
-        ({"Channels": {"x": {"Type": "CoolantInTemperature"}}}, "[0].Channels.x.Type", "is not allowed"),
-    ],
-)
-def test_config_errors(tmp_path: Path, change: dict[str, Any], where: str, message: str) -> None:
-    entry = {**compressor("10.0.0.5"), **change}
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr
-
-
 def test_the_address_takes_a_port_and_two_entries_for_one_unit_are_refused(tmp_path: Path) -> None:
     (device,) = load_devices("cryomech_cpa", write_config(tmp_path, [compressor("[::1]:5020")]))
     assert (device.host, device.port, device.unit) == ("::1", 5020, 1)

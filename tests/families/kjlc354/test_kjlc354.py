@@ -170,27 +170,6 @@ def test_a_read_longer_than_the_deadline_is_reported_and_the_other_gauge_is_not_
         other.stop()
 
 
-@pytest.mark.parametrize(
-    ("change", "where", "message"),
-    [
-        ({"DeviceSpecificParams": {"InternalAddress": "1G"}}, "[0].DeviceSpecificParams.InternalAddress",
-         "two hex digits"),
-        ({"DeviceSpecificParams": {}}, "[0].DeviceSpecificParams", "required key 'InternalAddress' is missing"),
-        ({"Channels": {"P": {"Type": "Temperature"}}}, "[0].Channels.P.Type", "'Temperature' is not allowed"),
-        ({"ConfirmFilamentIsOn": True, "DeviceSpecificParams": {"InternalAddress": "01", "ConfirmFilamentIsOn": True}},
-         "[0].DeviceSpecificParams.ConfirmFilamentIsOn", "give ConfirmFilamentIsOn once"),
-        ({"SerialConnectionParams": {"baudrate": 19200, "stopbits": 3}}, "[0].SerialConnectionParams.stopbits",
-         "stopbits must be 1, 1.5 or 2"),
-        ({"Timeout": 0}, "[0].Timeout", "must be greater than 0"),
-    ],
-)  # fmt: skip
-def test_config_errors(tmp_path: Path, change: dict[str, Any], where: str, message: str) -> None:
-    entry = {**gauge("/dev/ttyUSB0"), **change}
-    config = write_config(tmp_path, [entry])
-    code, lines, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr
-
-
 def test_the_february_2023_files_flags_at_the_top_load(tmp_path: Path) -> None:
     entry = {**gauge("/dev/ttyUSB0"), "ConfirmFilamentIsOn": True, "ReadCombinedPressure": True}
     (device,) = load_devices("kjlc354", write_config(tmp_path, [entry]))

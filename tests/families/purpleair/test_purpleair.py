@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telegraf_inputs.config import ConfigError
 from telegraf_inputs.families.purpleair.driver import AQI_PM10, AQI_PM25, _rows, aqi, epa_pm25, lan_row
 from telegraf_inputs.families.purpleair.simulator import PurpleAirSimulator
 from tests.helpers import OLDER_FILE, ROOT, ExecdProcess, env_without, load_devices, parse_lines, run_once, write_config
@@ -290,23 +289,6 @@ def test_older_logger_entry_loads_unchanged_and_reads_the_03um_count(tmp_path: P
     assert line["measurement"] == "particlecounts"
     assert line["tags"] == {"device": "PurpleAir", "sensor": "Gnome Tractor Garden (outside)", "unit": "particles/dl"}
     assert set(line["fields"]) == {"0.3_um_count"}
-
-
-@pytest.mark.parametrize(
-    ("channel", "path", "message"),
-    [
-        ({"PurpleAirSensorIndex": 1, "Type": "pm25"}, "[0].Channels.a.Type", "unknown Type 'pm25'"),
-        ({"Type": "humidity"}, "[0].Channels.a", "PurpleAirSensorIndex"),
-        ({"PurpleAirSensorIndex": "abc"}, "[0].Channels.a.PurpleAirSensorIndex", "whole number"),
-    ],
-)
-def test_config_errors(tmp_path: Path, channel: dict, path: str, message: str) -> None:
-    entry = {"Device": "d", "Model": "PurpleAir", "PurpleAirAPIKey": "SECRET-123", "Channels": {"a": channel}}
-    (tmp_path / "d.json").write_text(json.dumps([entry]))
-    with pytest.raises(ConfigError) as info:
-        load_devices("purpleair", tmp_path / "d.json", None)
-    assert f": {path}: " in str(info.value) and message in str(info.value)
-    assert "SECRET-123" not in str(info.value)
 
 
 def test_simulate_flag_needs_no_network() -> None:

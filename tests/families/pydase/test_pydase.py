@@ -117,25 +117,6 @@ def test_timeout_refusal_and_recovery(tmp_path: Path) -> None:
         sim.stop()
 
 
-@pytest.mark.parametrize(
-    ("ch", "where", "message"),
-    [
-        ({"Type": "pydaseAttribute"}, "[0].Channels.x", "required key 'pydaseServerStructure' is missing"),
-        (channel("a b"), "[0].Channels.x.pydaseServerStructure.Attribute", "is not an attribute name"),
-        ({"Type": "pydaseAttribute", "pydaseServerStructure": {"Attribute": "x", "SubclassIndex": 1}},
-         "[0].Channels.x.pydaseServerStructure.SubclassIndex", "SubclassIndex needs the Subclass"),
-        (channel("x", "s", 1.5), "[0].Channels.x.pydaseServerStructure.SubclassIndex", "a list index"),
-        ({"Type": "Attribute", "pydaseServerStructure": {"Attribute": "x"}}, "[0].Channels.x.Type",
-         "is not allowed"),
-    ],
-)  # fmt: skip
-def test_config_errors(tmp_path: Path, ch: dict[str, Any], where: str, message: str) -> None:
-    entry = service(8001, {"x": ch})
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr
-
-
 NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
 
 

@@ -105,22 +105,3 @@ def test_refused_then_recovery(tmp_path: Path) -> None:
         assert exe.close_stdin() < 2
     finally:
         sim.stop()
-
-
-@pytest.mark.parametrize(
-    ("channel", "where", "message"),
-    [
-        ({"Type": "PGain", "PID": "13"}, "[0].Channels.c.PID", "two digits, input then output"),
-        ({"Type": "PGain"}, "[0].Channels.c.PID", 'Type "PGain" needs the PID'),
-        ({"Type": "PGain", "PID": "12", "PIDInput": 2, "PIDOutput": 1}, "[0].Channels.c.PID",
-         'PID "12" means input 1, output 2; PIDInput/PIDOutput say input 2, output 1'),
-        ({"Type": "FastAnalogIn"}, "[0].Channels.c.DeviceChannel", "needs DeviceChannel, 1 or 2"),
-        ({"Type": "FastAnalogIn", "DeviceChannel": 3}, "[0].Channels.c.DeviceChannel", "outside the allowed range"),
-        ({"Type": "FastAnalogIn", "DeviceChannel": 1, "PID": "11"}, "[0].Channels.c.PID", "PID is for the PID Types"),
-    ],
-)  # fmt: skip
-def test_config_errors(tmp_path: Path, channel: dict[str, Any], where: str, message: str) -> None:
-    entry = lockbox(5000, {"c": channel})
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr

@@ -337,34 +337,6 @@ def test_simulator_accepts_a_set_point_write_and_rejects_one_out_of_range() -> N
     assert sim.chillers[1].set_point == 25.8
 
 
-# -- configuration ------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("change", "path", "message"),
-    [
-        ({"Channels": {"P": {"Type": "PRESSURE"}}}, "[0].Channels.P.Type", "read over MODBUS only"),
-        ({"Channels": {"X": {"Type": "PV2"}}}, "[0].Channels.X.Type", "unknown Type 'PV2'"),
-        ({"Channels": {"X": {}}}, "[0].Channels.X", "required key 'Type' is missing (what to read: PV1, SV1"),
-        (
-            {"Channels": {"F": {"Type": "FLOW"}}, "DeviceSpecificParams": {"Protocol": "modbus"}},
-            "[0].Channels.F.Type",
-            "not in the register map of HRS012-AN-10-T",
-        ),
-        ({"SerialConnectionParams": {"stopbits": 3}}, "[0].SerialConnectionParams.stopbits", "1, 1.5 or 2"),
-        ({"SerialConnectionParams": {"parity": "X"}}, "[0].SerialConnectionParams.parity", "'X' is not allowed"),
-        ({"SerialConnectionParams": {"baud": 9600}}, "[0].SerialConnectionParams.baud", "baudrate"),
-        ({"DeviceSpecificParams": {"InternalAddress": "0"}}, "[0].DeviceSpecificParams.InternalAddress", "1"),
-        ({"DeviceSpecificParams": {"Protocol": "ascii"}}, "[0].DeviceSpecificParams.Protocol", "'ascii'"),
-        ({"Timeout": 0}, "[0].Timeout", "greater than 0"),
-    ],
-)
-def test_config_errors_name_the_path(tmp_path: Path, change: dict, path: str, message: str) -> None:
-    entry = smc_device("/dev/ttyUSB0")
-    entry.update(change)
-    with pytest.raises(ConfigError) as info:
-        load(tmp_path, [entry])
-    assert f": {path}: " in str(info.value) and message in str(info.value)
-
-
 def test_chillers_sharing_a_port_need_one_line_setting_and_distinct_stations(tmp_path: Path) -> None:
     a = smc_device("/dev/ttyUSB0", name="a")
     b = smc_device("/dev/ttyUSB0", name="b", SerialConnectionParams={"baudrate": 19200})

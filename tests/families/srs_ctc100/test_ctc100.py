@@ -127,25 +127,6 @@ def test_silence_and_an_unplugged_adapter_then_recovery(tmp_path: Path) -> None:
         sim.stop()
 
 
-@pytest.mark.parametrize(
-    ("channel", "where", "message"),
-    [
-        ({"Type": "Temperature"}, "[0].Channels.x.tags", "needs the CTC100 channel in tags.CTC100ChannelName"),
-        ({"Type": "Custom", "tags": {"CTC100ChannelName": "In1"}}, "[0].Channels.x.tags",
-         'Type "Custom" needs the query in tags.CTC100CustomCommand'),
-        ({"Type": "Pressure", "tags": {"CTC100ChannelName": "In1"}}, "[0].Channels.x.Type", "is not allowed"),
-        ({"Type": "Temperature", "tags": {"CTC100ChannelName": "In1", "CTC100SensorName": "In2"}},
-         "[0].Channels.x.tags", "name two channels"),
-        ({"Type": "Temperature", "tags": {"CTC100ChannelName": "Tä"}}, "[0].Channels.x.tags", "is not ASCII"),
-    ],
-)  # fmt: skip
-def test_config_errors(tmp_path: Path, channel: dict[str, Any], where: str, message: str) -> None:
-    entry = ctc("/dev/ttyUSB0", {"x": channel})
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr
-
-
 def test_one_controller_per_port(tmp_path: Path) -> None:
     entries = [ctc("/dev/ttyUSB0"), {**ctc("/dev/ttyUSB0"), "Device": "again"}]
     code, _, stderr = read_once(tmp_path, EXE, entries)

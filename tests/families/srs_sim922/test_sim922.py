@@ -162,23 +162,6 @@ def test_silence_wrong_line_and_unplugged_adapter_then_recovery(tmp_path: Path) 
         sim.stop()
 
 
-@pytest.mark.parametrize(
-    ("channel", "where", "message"),
-    [
-        ({"DeviceChannel": 5}, "[0].Channels.x.DeviceChannel", "outside the allowed range 1..4"),
-        ({"Type": "Temperature"}, "[0].Channels.x", "required key 'DeviceChannel' is missing"),
-        ({"DeviceChannel": 1, "Type": "Resistance"}, "[0].Channels.x.Type", "'Resistance' is not allowed"),
-        ({"DeviceChannel": 1, "tags": {"sensor": "4K"}}, "[0].Channels.x", "channel 1 (Temperature) is already read"),
-    ],
-)
-def test_config_errors(tmp_path: Path, channel: dict[str, Any], where: str, message: str) -> None:
-    entry = module("/dev/ttyUSB0")
-    entry["Channels"]["x"] = channel
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: {where}" in stderr and message in stderr, stderr
-
-
 def test_two_entries_on_one_port_need_a_sim900(tmp_path: Path) -> None:
     config = write_config(tmp_path, [module("/dev/ttyUSB0"), module("/dev/ttyUSB0", "other")])
     code, _, stderr = read_once(tmp_path, EXE, [module("/dev/ttyUSB0"), module("/dev/ttyUSB0", "other")])

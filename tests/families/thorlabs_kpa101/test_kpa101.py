@@ -153,18 +153,6 @@ def test_silence_and_an_unplugged_cube_then_recovery(tmp_path: Path) -> None:
         sim.stop()
 
 
-def test_config_errors(tmp_path: Path) -> None:
-    entry = cube(None)
-    del entry["SerialNumber"]
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: [0].SerialNumber: give the cube's SerialNumber" in stderr
-    entry = cube(None, ("ZDiff",))
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: [0].Channels.ZDiff.Type: 'ZDiff' is not allowed" in stderr
-
-
 @given(st.integers(0, 0xFFFF), st.integers(0, 0xFF), st.integers(0, 0xFF), st.binary(min_size=0, max_size=20))
 def test_only_device_to_host_messages_of_known_ids_pass(message_id: int, dest: int, source: int, data: bytes) -> None:
     raw = long_message(message_id, data, dest=dest & 0x7F, source=source)[:6]

@@ -119,19 +119,3 @@ def test_silence_wrong_baud_and_unplugged_adapter_then_recovery(tmp_path: Path) 
         assert exe.close_stdin() < 2
     finally:
         sim.stop()
-
-
-@pytest.mark.parametrize(
-    ("channel", "where", "message"),
-    [
-        ({"Type": "Vout"}, "[0].Channels.c.Axis", 'Type "Vout" needs the Axis: x, y or z'),
-        ({"Type": "Vout", "Axis": "w"}, "[0].Channels.c.Axis", "'w' is not allowed; use one of: x, y, z"),
-        ({"Type": "Vlimit", "Axis": "x"}, "[0].Channels.c.Axis", 'Type "Vlimit" has no Axis'),
-        ({"Type": "Current", "Axis": "x"}, "[0].Channels.c.Type", "'Current' is not allowed"),
-    ],
-)
-def test_config_errors(tmp_path: Path, channel: dict[str, Any], where: str, message: str) -> None:
-    entry = piezo("/dev/ttyUSB0", {"c": channel})
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr

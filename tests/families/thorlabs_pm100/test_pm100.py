@@ -135,18 +135,3 @@ def test_silent_cut_short_refused_and_recovery(tmp_path: Path) -> None:
 def test_visaidn_mismatch_is_a_warning(tmp_path: Path, sim: Pm100Simulator) -> None:
     code, lines, stderr = read_once(tmp_path, EXE, [meter(sim.address, VISAIDN="Thorlabs,PM100USB,X,1")])
     assert code == 0 and "VISAIDN expects 'Thorlabs,PM100USB,X,1'" in errors(stderr, "W!")[0]
-
-
-@pytest.mark.parametrize(
-    ("change", "where", "message"),
-    [
-        ({"Address": "COM3"}, "[0].Address", "USB0::0x1313::0x8078::<serial>::INSTR"),
-        ({"Channels": {"x": {"Type": "Energy"}}}, "[0].Channels.x.Type", "'Energy' is not allowed"),
-        ({"Timeout": -1}, "[0].Timeout", "must be greater than 0"),
-    ],
-)
-def test_config_errors(tmp_path: Path, change: dict[str, Any], where: str, message: str) -> None:
-    entry = {**meter("USB0::0x1313::0x8078::P0035093::INSTR"), **change}
-    config = write_config(tmp_path, [entry])
-    code, _, stderr = read_once(tmp_path, EXE, [entry])
-    assert code == 2 and f"{config}: {where}: " in stderr and message in stderr, stderr
