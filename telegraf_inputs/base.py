@@ -60,6 +60,22 @@ class DeviceSpec:
         return self.config.label
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A channel read by one request to the instrument: its settings, the request, its Type, and what its
+    reply holds (``field_type``).  Channels with the same request share its one exchange in a gather."""
+
+    config: ChannelConfig
+    request: str
+    type: str = ""
+    field_type: str = "float"
+
+
+def requests_of(channels: Sequence[Asked], first: Sequence[str] = ()) -> list[str]:
+    """The distinct requests of a gather, in order (``first`` before the channels')."""
+    return list(dict.fromkeys([*first, *(ch.request for ch in channels)]))
+
+
 D = TypeVar("D", bound=DeviceSpec)
 
 

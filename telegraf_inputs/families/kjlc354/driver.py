@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from ...base import DeviceSpec, Reading
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...base import Asked, DeviceSpec, Reading, requests_of
+from ...config import ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Flag, Text, Values
 from ...lineprotocol import FieldValue
 from ...serial_lines import (
@@ -51,22 +51,14 @@ IG_TYPES = ("IGPressure",)  # read only while the filament is on (with ConfirmFi
 
 
 @dataclass(frozen=True)
-class GaugeChannel:
-    config: ChannelConfig
-    type: str
-    command: str
-
-
-@dataclass(frozen=True)
 class GaugeDevice(SerialDevice):
     gauge_address: str = "01"
     confirm_filament: bool = False
-    channels: tuple[GaugeChannel, ...] = ()
+    channels: tuple[Asked, ...] = ()
 
     def commands(self) -> list[str]:
         """The distinct commands of a gather, in order (IGS first when the filament is checked)."""
-        first = ["IGS"] if self.confirm_filament else []
-        return list(dict.fromkeys(first + [ch.command for ch in self.channels]))
+        return requests_of(self.channels, ["IGS"] if self.confirm_filament else [])
 
 
 def _address(node: Node, key: str) -> str:
@@ -144,20 +136,20 @@ def _filament_on(status: str) -> bool:
         return True  # a garbled status: the pressure is read, and its own checks apply
 
 
-def _reading(ch: GaugeChannel, replies: dict[str, tuple[str | BadReply, int]], confirm: bool) -> Reading:
-    if ch.command not in replies:  # RD skipped: the filament is off
+def _reading(ch: Asked, replies: dict[str, tuple[str | BadReply, int]], confirm: bool) -> Reading:
+    if ch.request not in replies:  # RD skipped: the filament is off
         _, when = replies["IGS"]
         return Reading(ch.config, None, when, problem="the ion gauge's filament is off (IGS); no pressure read")
-    data, when = replies[ch.command]
+    data, when = replies[ch.request]
     if isinstance(data, BadReply):
         return reading_of(ch.config, data, when)
     try:
-        value: FieldValue = filament(data) if ch.command == "IGS" else pressure(data, ch.command)
+        value: FieldValue = filament(data) if ch.request == "IGS" else pressure(data, ch.request)
     except ReplyError as exc:
         return Reading(ch.config, None, when, problem=str(exc), failed=True)
-    if value == IG_OFF and ch.command in ("RD", "RDS"):
+    if value == IG_OFF and ch.request in ("RD", "RDS"):
         return Reading(ch.config, value, when, problem="the ion gauge is off (9.90E+09: filament off or an IG error)")
-    if value == CG_OVER_RANGE and ch.command.startswith("RDCG"):
+    if value == CG_OVER_RANGE and ch.request.startswith("RDCG"):
         return Reading(ch.config, value, when, problem="the convection gauge is over range or unplugged (1.01E+03)")
     return Reading(ch.config, value, when)
 
@@ -175,11 +167,11 @@ class Kjlc354Driver(SerialDriver):
         confirm = _flag(values, params, "ConfirmFilamentIsOn", False)
         pressure_command = "RDS" if combined else "RD"
         channels = tuple(
-            GaugeChannel(ch, ch.values["Type"], pressure_command if ch.values["Type"] == "Pressure"
-                         else COMMANDS[ch.values["Type"]])
+            Asked(ch, pressure_command if ch.values["Type"] == "Pressure" else COMMANDS[ch.values["Type"]],
+                  type=ch.values["Type"])
             for ch in config.channels
         )  # fmt: skip
-        exchanges = len({ch.command for ch in channels} | ({"IGS"} if confirm else set()))
+        exchanges = len({ch.request for ch in channels} | ({"IGS"} if confirm else set()))
         return GaugeDevice(
             config=config,
             **serial_fields(values, exchanges),  # each command may take the timeout

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
+from ...base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, requests_of
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Integer, Keys, Number, Section, Text
 from ...lineprotocol import FieldValue
@@ -28,21 +28,11 @@ TYPES = tuple(QUERIES)
 
 
 @dataclass(frozen=True)
-class LockChannel:
-    config: ChannelConfig
-    query: str
-    field_type: str
-
-
-@dataclass(frozen=True)
 class LockDevice(DeviceSpec):
     host: str = ""
     port: int = DEFAULT_PORT
     timeout_s: float = 1.0
-    channels: tuple[LockChannel, ...] = ()
-
-    def queries(self) -> list[str]:
-        return list(dict.fromkeys(ch.query for ch in self.channels))
+    channels: tuple[Asked, ...] = ()
 
 
 def _pid(node: Node, key: str) -> tuple[int, int]:
@@ -77,7 +67,7 @@ DECLARATION = Declaration(
 )  # fmt: skip
 
 
-def _parse_channel(ch: ChannelConfig) -> LockChannel:
+def _parse_channel(ch: ChannelConfig) -> Asked:
     values, node = ch.values, ch.node
     kind = values["Type"]
     template, field_type = QUERIES[kind]
@@ -87,7 +77,7 @@ def _parse_channel(ch: ChannelConfig) -> LockChannel:
         for key in ("PID", "PIDInput", "PIDOutput"):
             if values[key] is not None:
                 raise node.error(f'{key} is for the PID Types, not "{kind}"', key)
-        return LockChannel(ch, template.format(n=values["DeviceChannel"]), field_type)
+        return Asked(ch, template.format(n=values["DeviceChannel"]), field_type=field_type)
     if values["DeviceChannel"] is not None:
         raise node.error(f'DeviceChannel is for FastAnalogIn and FastAnalogOut, not "{kind}"', "DeviceChannel")
     pair = (values["PIDInput"], values["PIDOutput"])
@@ -100,7 +90,7 @@ def _parse_channel(ch: ChannelConfig) -> LockChannel:
     if None in pair:
         raise node.error(f'Type "{kind}" needs the PID: "PID": "12" (input 1, output 2), or PIDInput and PIDOutput',
                          "PID")  # fmt: skip
-    return LockChannel(ch, pid_query(template, *pair), field_type)
+    return Asked(ch, pid_query(template, *pair), field_type=field_type)
 
 
 class LockSession(Session):
@@ -111,7 +101,7 @@ class LockSession(Session):
     def read(self, device: DeviceSpec) -> list[Reading]:
         assert isinstance(device, LockDevice)
         results: dict[str, tuple[str | None, str | None, int]] = {}
-        for query in device.queries():
+        for query in requests_of(device.channels):
             start = time.time_ns()
             try:
                 reply: str | None = self.sock.query(query)
@@ -126,29 +116,29 @@ class LockSession(Session):
             except OSError as exc:
                 raise DeviceError(f"{self.where}: {describe(exc)}; reconnecting at the next gather") from exc
             results[query] = (reply, problem, (start + time.time_ns()) // 2)
-        return [_reading(ch, *results[ch.query]) for ch in device.channels]
+        return [_reading(ch, *results[ch.request]) for ch in device.channels]
 
     def close(self) -> None:
         self.sock.close()
 
 
-def _reading(ch: LockChannel, reply: str | None, problem: str | None, when: int) -> Reading:
+def _reading(ch: Asked, reply: str | None, problem: str | None, when: int) -> Reading:
     if problem is not None or reply is None:
         return Reading(ch.config, None, when, problem=problem, failed=True)
     value: FieldValue | None
     if ch.field_type == "boolean":
         value = parse_boolean(reply)
         if value is None:
-            problem = f"{ch.query!r} answered {excerpt(reply, 80)!r}, not ON or OFF"
+            problem = f"{ch.request!r} answered {excerpt(reply, 80)!r}, not ON or OFF"
             return Reading(ch.config, None, when, problem=problem, failed=True)
         return Reading(ch.config, value, when)
     try:
         number = float(reply)
     except ValueError:
-        return Reading(ch.config, None, when, problem=f"{ch.query!r} answered {excerpt(reply, 80)!r}, not a number",
+        return Reading(ch.config, None, when, problem=f"{ch.request!r} answered {excerpt(reply, 80)!r}, not a number",
                        failed=True)  # fmt: skip
     if not math.isfinite(number):
-        return Reading(ch.config, None, when, problem=f"{ch.query!r} answered {reply!r}", failed=True)
+        return Reading(ch.config, None, when, problem=f"{ch.request!r} answered {reply!r}", failed=True)
     return Reading(ch.config, number, when)
 
 
@@ -169,7 +159,7 @@ class LockboxDriver(Driver):
         channels = tuple(_parse_channel(ch) for ch in config.channels)
         timeout_s = float(values["Timeout"])
         deadline = values["Deadline"]
-        queries = len({ch.query for ch in channels})
+        queries = len({ch.request for ch in channels})
         return LockDevice(
             config=config,
             connection=f"lockbox|{host.lower()}|{port}",
@@ -184,11 +174,11 @@ class LockboxDriver(Driver):
         assert isinstance(device, LockDevice)
         names = []
         for ch in device.channels:
-            match = re.match(r"PID:IN(\d):OUT(\d)", ch.query)
+            match = re.match(r"PID:IN(\d):OUT(\d)", ch.request)
             if match:
                 names.append(f"{ch.config.key}: input {match[1]} -> output {match[2]} "
                              f"(the lock box's {readme_name(int(match[1]), int(match[2]))})")  # fmt: skip
-        return ", ".join(device.queries()) + " per gather" + (f"; {'; '.join(names)}" if names else "")
+        return ", ".join(requests_of(device.channels)) + " per gather" + (f"; {'; '.join(names)}" if names else "")
 
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
         return []

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from functools import partial
 
-from ...base import DeviceSpec, Reading
+from ...base import Asked, DeviceSpec, Reading, requests_of
 from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Text
 from ...serial_lines import (
@@ -32,18 +32,8 @@ TYPES = tuple(QUERIES)
 
 
 @dataclass(frozen=True)
-class CtcChannel:
-    config: ChannelConfig
-    type: str
-    query: str
-
-
-@dataclass(frozen=True)
 class CtcDevice(SerialDevice):
-    channels: tuple[CtcChannel, ...] = ()
-
-    def queries(self) -> list[str]:
-        return list(dict.fromkeys(ch.query for ch in self.channels))
+    channels: tuple[Asked, ...] = ()
 
 
 DECLARATION = Declaration(
@@ -89,12 +79,12 @@ class CtcSession(SerialSession):
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, CtcDevice)
-        results = ask_each(device.queries(), partial(self._number, device))
+        results = ask_each(requests_of(device.channels), partial(self._number, device))
         readings = []
         for ch in device.channels:
-            value, when = results[ch.query]
+            value, when = results[ch.request]
             if isinstance(value, float) and not math.isfinite(value):
-                readings.append(Reading(ch.config, value, when, problem=f"{ch.query!r} reads {value} (sensor open?)"))
+                readings.append(Reading(ch.config, value, when, problem=f"{ch.request!r} reads {value} (sensor open?)"))
             else:
                 readings.append(reading_of(ch.config, value, when))
         return readings
@@ -115,14 +105,14 @@ class Ctc100Driver(SerialDriver):
 
     def parse(self, node: Node) -> CtcDevice:
         config = parse_device(node, DECLARATION)
-        channels = tuple(CtcChannel(ch, ch.values["Type"], _query(ch)) for ch in config.channels)
+        channels = tuple(Asked(ch, _query(ch), type=ch.values["Type"]) for ch in config.channels)
         return CtcDevice(
-            config=config, **serial_fields(config.values, len({ch.query for ch in channels})), channels=channels
+            config=config, **serial_fields(config.values, len({ch.request for ch in channels})), channels=channels
         )
 
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, CtcDevice)
-        return ", ".join(device.queries()) + " per gather"
+        return ", ".join(requests_of(device.channels)) + " per gather"
 
 
 DRIVER = Ctc100Driver()

@@ -15,9 +15,9 @@ def simulate(devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[
         sim = Ctc100Simulator(**line_keywords(group[0].line))
         for device in group:  # channels renamed on the panel answer under their names
             for ch in device.channels:
-                name = ch.query.split("?")[0].split(".")[0]
+                name = ch.request.split("?")[0].split(".")[0]
                 if ch.type == "Custom":
-                    sim.custom[ch.query] = 0.01
+                    sim.custom[ch.request] = 0.01
                 elif name not in sim.values:
                     sim.values[name] = 20.0 + len(sim.values)
                     if ch.type == "PIDSetpoint":

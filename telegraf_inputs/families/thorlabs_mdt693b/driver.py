@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from ...base import DeviceSpec, Reading
+from ...base import Asked, DeviceSpec, Reading, requests_of
 from ...config import ChannelConfig, Declaration, Node, parse_device
 from ...keys import Text
 from ...serial_lines import (
@@ -29,17 +29,8 @@ TYPES = tuple(QUERIES)
 
 
 @dataclass(frozen=True)
-class PiezoChannel:
-    config: ChannelConfig
-    query: str
-
-
-@dataclass(frozen=True)
 class PiezoDevice(SerialDevice):
-    channels: tuple[PiezoChannel, ...] = ()
-
-    def queries(self) -> list[str]:
-        return list(dict.fromkeys(ch.query for ch in self.channels))
+    channels: tuple[Asked, ...] = ()
 
 
 DECLARATION = Declaration(
@@ -69,8 +60,8 @@ class PiezoSession(SerialSession):
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, PiezoDevice)
-        results = ask_each(device.queries(), partial(self._value, device))
-        return [reading_of(ch.config, *results[ch.query]) for ch in device.channels]
+        results = ask_each(requests_of(device.channels), partial(self._value, device))
+        return [reading_of(ch.config, *results[ch.request]) for ch in device.channels]
 
     def _value(self, device: PiezoDevice, query: str) -> float:
         raw = self.query(device, query.encode("ascii") + COMMAND_END, PROMPT, limit=256)
@@ -88,14 +79,14 @@ class Mdt693bDriver(SerialDriver):
 
     def parse(self, node: Node) -> PiezoDevice:
         config = parse_device(node, DECLARATION)
-        channels = tuple(PiezoChannel(ch, _query(ch)) for ch in config.channels)
+        channels = tuple(Asked(ch, _query(ch)) for ch in config.channels)
         return PiezoDevice(
-            config=config, **serial_fields(config.values, len({ch.query for ch in channels})), channels=channels
+            config=config, **serial_fields(config.values, len({ch.request for ch in channels})), channels=channels
         )
 
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, PiezoDevice)
-        return ", ".join(device.queries()) + " per gather"
+        return ", ".join(requests_of(device.channels)) + " per gather"
 
 
 DRIVER = Mdt693bDriver()

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ... import visa
-from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, requests_of
+from ...config import ConfigError, Declaration, Node, parse_device
 from ...keys import Text
 from ...logs import describe, excerpt
 from ...scpi import read_error_queue
@@ -30,18 +30,8 @@ TYPES = tuple(QUERIES)
 
 
 @dataclass(frozen=True)
-class MeterChannel:
-    config: ChannelConfig
-    query: str
-    field_type: str
-
-
-@dataclass(frozen=True)
 class MeterDevice(VisaDevice):
-    channels: tuple[MeterChannel, ...] = ()
-
-    def queries(self) -> list[str]:
-        return list(dict.fromkeys(ch.query for ch in self.channels))
+    channels: tuple[Asked, ...] = ()
 
 
 DECLARATION = Declaration(
@@ -95,14 +85,14 @@ class MeterSession(Session):
     def read(self, device: DeviceSpec) -> list[Reading]:
         assert isinstance(device, MeterDevice)
         replies: dict[str, tuple[str, int]] = {}
-        for query in device.queries():
+        for query in requests_of(device.channels):
             start = time.time_ns()
             replies[query] = (self._query(query), (start + time.time_ns()) // 2)
         readings = []
         for ch in device.channels:
-            reply, when = replies[ch.query]
+            reply, when = replies[ch.request]
             try:
-                value = parse(reply, ch.query, ch.field_type)
+                value = parse(reply, ch.request, ch.field_type)
             except ReplyError as exc:
                 readings.append(Reading(ch.config, None, when, problem=str(exc), failed=True))
                 continue
@@ -111,7 +101,7 @@ class MeterSession(Session):
                                         "or over range"))  # fmt: skip
                 continue
             if ch.field_type == "sensor":  # the head's serial number and calibration go beside its name
-                _, serial, calibration = sensor_identity(reply, ch.query)
+                _, serial, calibration = sensor_identity(reply, ch.request)
                 readings.append(Reading(ch.config, value, when, extra={"serial": serial, "calibration": calibration}))
                 continue
             readings.append(Reading(ch.config, value, when))
@@ -141,9 +131,10 @@ class Pm100Driver(Driver):
         values = config.values
         fields = visa_fields(values, config.name, node, hint='the PM100D in its USBTMC ("PM100D" driver) mode is '
                              "USB0::0x1313::0x8078::<serial>::INSTR")  # fmt: skip
-        channels = tuple(MeterChannel(ch, *QUERIES[ch.values["Type"]]) for ch in config.channels)
+        asked = [(ch, *QUERIES[ch.values["Type"]]) for ch in config.channels]
+        channels = tuple(Asked(ch, query, field_type=kind) for ch, query, kind in asked)
         deadline = values["Deadline"]
-        queries = len({ch.query for ch in channels})
+        queries = len({ch.request for ch in channels})
         return MeterDevice(
             config=config,
             deadline_s=float(deadline) if deadline is not None else queries * fields["timeout_ms"] / 1000 + 1,
@@ -156,7 +147,7 @@ class Pm100Driver(Driver):
 
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, MeterDevice)
-        return ", ".join(device.queries()) + " per gather"
+        return ", ".join(requests_of(device.channels)) + " per gather"
 
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         meters = [d for d in devices if isinstance(d, MeterDevice)]

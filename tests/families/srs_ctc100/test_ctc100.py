@@ -137,4 +137,4 @@ def test_the_older_loggers_yaml_era_file_loads(tmp_path: Path) -> None:
     from tests.helpers import ROOT
 
     (device,) = load_devices("srs_ctc100", ROOT / "tests" / "data" / "older-logger-eras" / "2025-06-02.json")
-    assert device.queries() == ["In1?"]
+    assert [ch.request for ch in device.channels] == ["In1?"]
