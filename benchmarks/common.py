@@ -292,3 +292,41 @@ def pa_entry(name: str, channels: dict[str, tuple[int, str]], **extra: Any) -> d
     }
     entry.update(extra)
     return entry
+
+
+@dataclass
+class Footprint:
+    """A process's RSS and open descriptors, sampled every 10 gathers, first window against last."""
+
+    samples: list[tuple[int, int, int]] = field(default_factory=list)  # (gather, RSS KiB, fds)
+
+    def sample(self, pid: int, i: int, gathers: int) -> None:
+        if i % 10 == 0 or i == gathers - 1:
+            self.samples.append((i, status_kib(pid, "VmRSS"), open_fds(pid)))
+
+    @staticmethod
+    def window(gathers: int) -> int:
+        return min(1000, max(10, gathers // 10))
+
+    def compare(self, gathers: int) -> tuple[float, float, int, int] | None:
+        """(median RSS first, median RSS last, max fds first, max fds last), or None without samples."""
+        window = self.window(gathers)
+        first = [s for s in self.samples if s[0] < window]
+        last = [s for s in self.samples if s[0] >= gathers - window]
+        if not first or not last:
+            return None
+        return (
+            median([r for _, r, _ in first]),
+            median([r for _, r, _ in last]),
+            max(f for _, _, f in first),
+            max(f for _, _, f in last),
+        )
+
+    def check(self, checks: Checks, what: str, gathers: int) -> None:
+        compared = self.compare(gathers)
+        if compared is None or gathers < 2000:
+            return  # too short to tell a leak from warming up
+        rss_first, rss_last, fds_first, fds_last = compared
+        growth = rss_last - rss_first
+        checks.add(f"{what}: RSS flat (median growth ≤ 1024 KiB)", growth <= 1024, f"{growth:+.0f} KiB")
+        checks.add(f"{what}: open fds flat", fds_last <= fds_first, f"{fds_first} -> {fds_last}")
