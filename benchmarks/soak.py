@@ -196,6 +196,55 @@ class SoakResult:
     crash: str = ""
 
 
+def pairs(lines: list[str]) -> Pairs:
+    """The (device, ch) of each line."""
+    out = set()
+    for line in lines:
+        tags = dict(t.split("=", 1) for t in line.split(" ", 1)[0].split(",")[1:] if "=" in t)
+        out.add((tags.get("device"), tags.get("ch")))
+    return out
+
+
+def inject(rig: Rig, targets: list[Target], healthy: dict[str, bool], rng: random.Random, rate: float,
+           result: SoakResult) -> tuple[dict[str, Pairs], dict[str, str]]:  # fmt: skip
+    """Faults on a share ``rate`` of the healthy connections: the lines each spoils, and each fault's name."""
+    injected: dict[str, Pairs] = {}
+    names: dict[str, str] = {}
+    for t in targets:
+        if healthy[t.sim] and rng.random() < rate:
+            name = rng.choice(sorted(t.faults))
+            injected[t.sim] = t.faults[name](rig, t, rng)
+            names[t.sim] = name
+            result.faults[name] += 1
+    return injected, names
+
+
+def check_lines(result: SoakResult, g: Any, i: int, since_ns: int, what: str) -> Pairs:
+    """Every line of gather ``i`` parsed and its time checked (from ``since_ns``); the (device, ch) that came."""
+    present = set()
+    for line in g.lines:
+        result.lines += 1
+        try:
+            parsed = parse_line(line)
+        except Exception as exc:  # the parser's LineFormatError
+            result.invalid.append(f"{line!r}: {exc}")
+            continue
+        present.add((parsed["tags"].get("device"), parsed["tags"].get("ch")))
+        # a line comes out when its device has been read: a connection that was left out of the
+        # gather before (failing, reopening) may still deliver that gather's read in this one
+        if not since_ns <= parsed["time"] <= g.ended_ns:
+            age = (g.started_ns - parsed["time"]) / 1e6
+            result.stale.append(f"gather {i} ({age:.0f} ms before its trigger; after {what}): {line}")
+    return present
+
+
+def tally_log(result: SoakResult, exe: Execd) -> None:
+    result.errors_logged = sum(line.startswith("E! ") for line in exe.stderr)
+    result.warnings_logged = sum(line.startswith("W! ") for line in exe.stderr)
+    result.tracebacks = sum("Traceback" in line for line in exe.stderr)
+    result.longest_log_line = max((len(line.encode()) for line in exe.stderr), default=0)
+
+
 def soak_one(
     rig: Rig, exe_name: str, spec: tuple[list[dict[str, Any]], list[Target]], gathers: int, seed: int, rate: float
 ) -> SoakResult:
@@ -208,13 +257,6 @@ def soak_one(
     # every line that should come has come.  One that does not (a connection failing on its own, or
     # still reopening) is waited for a bounded time; such a connection is then left out of the faults.
     expected: Pairs = set()
-
-    def pairs(lines: list[str]) -> Pairs:
-        out = set()
-        for line in lines:
-            tags = dict(t.split("=", 1) for t in line.split(" ", 1)[0].split(",")[1:] if "=" in t)
-            out.add((tags.get("device"), tags.get("ch")))
-        return out
 
     def done(lines: list[str]) -> bool:
         return expected <= pairs(lines)
@@ -237,15 +279,7 @@ def soak_one(
             if all(healthy.values()):
                 break
         for i in range(gathers):
-            injected: dict[str, Pairs] = {}
-            names: dict[str, str] = {}
-            for t in targets:
-                if healthy[t.sim]:
-                    if rng.random() < rate:
-                        name = rng.choice(sorted(t.faults))
-                        injected[t.sim] = t.faults[name](rig, t, rng)
-                        names[t.sim] = name
-                        result.faults[name] += 1
+            injected, names = inject(rig, targets, healthy, rng, rate, result)
             expected = canary | {p for t in targets if healthy[t.sim] for p in t.every()}
             expected -= {p for absent in injected.values() for p in absent}
             # a faulted read must end, or pass its deadline (after which its result is dropped), before the
@@ -259,23 +293,7 @@ def soak_one(
             if late > settle:
                 g.lines += exe.collect(lambda lines: True, settle=late - (time.time_ns() - g.started_ns) / 1e9)
                 g.ended_ns = time.time_ns()
-            present = set()
-            for line in g.lines:
-                result.lines += 1
-                try:
-                    parsed = parse_line(line)
-                except Exception as exc:  # the parser's LineFormatError
-                    result.invalid.append(f"{line!r}: {exc}")
-                    continue
-                pair = (parsed["tags"].get("device"), parsed["tags"].get("ch"))
-                present.add(pair)
-                # a line comes out when its device has been read: a connection that was left out of the
-                # gather before (failing, reopening) may still deliver that gather's read in this one
-                if not previous_start_ns - slack_ns <= parsed["time"] <= g.ended_ns:
-                    age = (g.started_ns - parsed["time"]) / 1e6
-                    result.stale.append(
-                        f"gather {i} ({age:.0f} ms before its trigger; after {names or 'no fault'}): {line}"
-                    )
+            present = check_lines(result, g, i, previous_start_ns - slack_ns, str(names or "no fault"))
             for sim, absent in injected.items():
                 for pair in sorted(absent & present):
                     result.leaked.append(f"gather {i}: {pair} emitted although its read was spoiled ({names[sim]})")
@@ -291,10 +309,7 @@ def soak_one(
         result.seconds = time.monotonic() - start
         result.exit_code = exe.close()
         time.sleep(0.1)
-        result.errors_logged = sum(line.startswith("E! ") for line in exe.stderr)
-        result.warnings_logged = sum(line.startswith("W! ") for line in exe.stderr)
-        result.tracebacks = sum("Traceback" in line for line in exe.stderr)
-        result.longest_log_line = max((len(line.encode()) for line in exe.stderr), default=0)
+        tally_log(result, exe)
     return result
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import http.server
 import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from importlib.machinery import ModuleSpec
+from typing import Any, Protocol, TypeVar
 
 from .base import DeviceSpec, by_connection
 
@@ -21,6 +24,58 @@ def run_standalone(banner: str, stop: Callable[[], None]) -> int:
         pass
     stop()
     return 0
+
+
+def network_command_line(
+    spec: ModuleSpec | None,
+    what: str,
+    argv: Sequence[str] | None,
+    options: Callable[[argparse.ArgumentParser], object] | None = None,
+    port: int = 0,
+    epilog: str | None = None,
+) -> argparse.Namespace:
+    """A standalone network simulator's arguments: ``options`` of its own, then --port (``port`` by default).
+
+    ``spec`` is the simulator module's ``__spec__``: run with -m, the module is __main__ but its spec is named."""
+    parser = argparse.ArgumentParser(prog=f"python -m {spec.name if spec else 'telegraf_inputs'}",
+                                     description=f"Simulated {what}.", epilog=epilog)  # fmt: skip
+    if options is not None:
+        options(parser)
+    parser.add_argument("--port", type=int, default=port, help=f"TCP port (default {port}; 0: any free one)")
+    return parser.parse_args(argv)
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """An HTTP/1.1 handler of a simulated server (``HttpServer``): keep-alive, no log, replies never held back.
+
+    Headers and body go out in two writes: without TCP_NODELAY, Nagle would hold the body back for the
+    client's delayed ACK (40 ms) on a kept-alive connection, which no real server does."""
+
+    protocol_version = "HTTP/1.1"
+    server: HttpServer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        self.server.connections += 1
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
+    def write_now(self, data: bytes) -> None:
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+class HttpServer(http.server.ThreadingHTTPServer):
+    """A simulator's HTTP server: ``sim`` is the simulator its handlers answer for."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[QuietHandler], sim: Any) -> None:
+        self.sim = sim
+        self.connections = 0
+        super().__init__(address, handler)
 
 
 def close_server(server: socket.socket) -> None:

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from ...modbus import TCP_HEADER, tcp_frame
-from ...simulators import LateFaults, TcpServer, deliver, run_standalone
+from ...simulators import LateFaults, TcpServer, deliver, network_command_line, run_standalone
 from .protocol import COUNT, FIRST, HOURS3, QUANTITIES, WARNINGS2, WARNINGS3, float_of_flags, float_words
 
 
@@ -135,14 +135,12 @@ class CpaSimulator(TcpServer):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.cryomech_cpa.simulator",
-        description="Simulated Cryomech CPA panel, a Modbus TCP server on 127.0.0.1; prints the Address to use.",
-    )
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--panel", choices=["2", "3"], default="3")
-    parser.add_argument("--unit", type=int, default=1)
-    args = parser.parse_args(argv)
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--panel", choices=["2", "3"], default="3")
+        parser.add_argument("--unit", type=int, default=1)
+
+    args = network_command_line(__spec__, "Cryomech CPA panel, Modbus TCP on 127.0.0.1; prints the Address", argv,
+                                options)  # fmt: skip
     sim = CpaSimulator(panel=args.panel, unit=args.unit, port=args.port).start()
     return run_standalone(f"simulated Cryomech CPA ({args.panel}.x panel, unit {args.unit}); Address: {sim.address}",
                           sim.stop)  # fmt: skip

@@ -16,10 +16,8 @@ Run standalone:  python -m telegraf_inputs.families.purpleair.simulator --port 8
 from __future__ import annotations
 
 import argparse
-import http.server
 import json
 import math
-import socket
 import ssl
 import threading
 import time
@@ -27,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ...simulators import LateFaults, deliver, drip, run_standalone
+from ...simulators import HttpServer, LateFaults, QuietHandler, deliver, drip, network_command_line, run_standalone
 from .protocol import API_FIELDS, API_KEY_HEADER, AQI_PM25, LAN_KEYS, LAN_SINGLE, LAN_TIME_FORMAT, aqi
 
 ERRORS = {
@@ -97,6 +95,70 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
 
+class Handler(QuietHandler):
+    """The cloud API's and the LAN sensors' replies, with the simulator's faults."""
+
+    def end_headers(self) -> None:
+        if not self.server.sim.keep_alive:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        super().end_headers()
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        sim: PurpleAirSimulator = self.server.sim
+        url = urlparse(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        sim.requests.append(Request(url.path, query, {k.lower(): v for k, v in self.headers.items()}))
+        f = sim.faults
+        if f.redirect_to is not None:
+            self.send_response(302)
+            self.send_header("Location", f.redirect_to.rstrip("/") + self.path.removeprefix("/v1"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        status, body, headers = sim.answer(url.path, query, self.headers.get(API_KEY_HEADER))
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if f.endless_next:  # no length, no end: the client must stop reading by itself
+            f.endless_next = False
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self._stream(b'{"data": "' + b"x" * 65536, forever=True)
+            return
+        cut_short, f.cut_short_next = f.cut_short_next or url.path == f.cut_short_path, False
+        self.send_header("Content-Length", str(len(data) + (1000 if cut_short else 0)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        timed = status == 200  # the timing faults are for a sensor's reply: an unknown one's 404 comes at once
+        late = f.take_delay("late_next_s") if timed else 0.0
+        if late:
+            time.sleep(late)
+        self.end_headers()
+        if f.drip_next:
+            interval, f.drip_next = f.drip_next, 0.0
+            self._stream(data, interval=interval)
+            return
+        try:
+            deliver(self.write_now, data, f if timed else LateFaults())
+        except OSError:  # the client gave up, as it must
+            self.close_connection = True
+        if cut_short:
+            self.close_connection = True
+
+    def _stream(self, data: bytes, *, forever: bool = False, interval: float = 0.0) -> None:
+        try:
+            while True:
+                if interval:
+                    drip(self.write_now, data, interval)
+                else:
+                    self.wfile.write(data)
+                if not forever:
+                    return
+        except OSError:  # the client gave up, as it must
+            self.close_connection = True
+
+
 class PurpleAirSimulator:
     """The cloud API at ``base_url`` and LAN sensors at ``lan_url(index)``."""
 
@@ -110,96 +172,21 @@ class PurpleAirSimulator:
     ) -> None:
         self.api_key = api_key
         self.keep_alive = keep_alive  # False: every reply closes its connection (a new one, and handshake, each time)
-        self.connections = 0
         self.sensors: dict[int, Sensor] = {}
         self.faults = Faults()
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        sim = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def setup(self) -> None:
-                sim.connections += 1
-                # headers and body go out as two writes; without this, Nagle holds the body back for
-                # the client's delayed ACK (40 ms) on a kept-alive connection, which no real server does
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                super().setup()
-
-            def end_headers(self) -> None:
-                if not sim.keep_alive:
-                    self.send_header("Connection", "close")
-                    self.close_connection = True
-                super().end_headers()
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                url = urlparse(self.path)
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                sim.requests.append(Request(url.path, query, {k.lower(): v for k, v in self.headers.items()}))
-                f = sim.faults
-                if f.redirect_to is not None:
-                    self.send_response(302)
-                    self.send_header("Location", f.redirect_to.rstrip("/") + self.path.removeprefix("/v1"))
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                status, body, headers = sim.answer(url.path, query, self.headers.get(API_KEY_HEADER))
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                if f.endless_next:  # no length, no end: the client must stop reading by itself
-                    f.endless_next = False
-                    self.send_header("Connection", "close")
-                    self.end_headers()
-                    self._stream(b'{"data": "' + b"x" * 65536, forever=True)
-                    return
-                cut_short, f.cut_short_next = f.cut_short_next or url.path == f.cut_short_path, False
-                self.send_header("Content-Length", str(len(data) + (1000 if cut_short else 0)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                timed = status == 200  # the timing faults are for a sensor's reply: an unknown one's 404 comes at once
-                late = f.take_delay("late_next_s") if timed else 0.0
-                if late:
-                    time.sleep(late)
-                self.end_headers()
-                if f.drip_next:
-                    interval, f.drip_next = f.drip_next, 0.0
-                    self._stream(data, interval=interval)
-                    return
-                try:
-                    deliver(self._write_now, data, f if timed else LateFaults())
-                except OSError:  # the client gave up, as it must
-                    self.close_connection = True
-                if cut_short:
-                    self.close_connection = True
-
-            def _write_now(self, data: bytes) -> None:
-                self.wfile.write(data)
-                self.wfile.flush()
-
-            def _stream(self, data: bytes, *, forever: bool = False, interval: float = 0.0) -> None:
-                try:
-                    while True:
-                        if interval:
-                            drip(self._write_now, data, interval)
-                        else:
-                            self.wfile.write(data)
-                        if not forever:
-                            return
-                except OSError:  # the client gave up, as it must
-                    self.close_connection = True
-
-        self.server = http.server.ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = HttpServer((host, port), Handler, self)
         scheme = "http"
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
             scheme = "https"
         self.base_url = f"{scheme}://{host}:{self.server.server_address[1]}/v1"
+
+    @property
+    def connections(self) -> int:
+        """How many connections it has accepted."""
+        return self.server.connections
 
     def lan_url(self, index: int) -> str:
         return self.base_url.removesuffix("/v1") + f"/lan/{index}"
@@ -311,14 +298,11 @@ class PurpleAirSimulator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.purpleair.simulator",
-        description="Simulated PurpleAir API and LAN sensors on 127.0.0.1.",
-    )
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--key", default="test-key", help="the API key it accepts")
-    parser.add_argument("--sensor", type=int, action="append", help="sensor index (repeatable)")
-    args = parser.parse_args(argv)
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--key", default="test-key", help="the API key it accepts")
+        parser.add_argument("--sensor", type=int, action="append", help="sensor index (repeatable)")
+
+    args = network_command_line(__spec__, "PurpleAir API and LAN sensors on 127.0.0.1", argv, options, port=8080)
     sim = PurpleAirSimulator(args.key, port=args.port).start()
     for index in args.sensor or [108682]:
         sim.add_sensor(index)

@@ -15,19 +15,24 @@ Run standalone:  python -m telegraf_inputs.families.pydase.simulator --port 8001
 
 from __future__ import annotations
 
-import argparse
-import http.server
 import json
 import math
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ...simulators import LateFaults, close_server, deliver, run_standalone
+from ...simulators import (
+    HttpServer,
+    LateFaults,
+    QuietHandler,
+    close_server,
+    deliver,
+    network_command_line,
+    run_standalone,
+)
 from .protocol import API
 
 
@@ -120,6 +125,27 @@ def default_service() -> dict[str, Any]:
 TOKEN = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
 
 
+class Handler(QuietHandler):
+    """pydase's REST API: ``GET /api/v1/get_value?access_path=...``, with the simulator's faults."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        sim: PydaseSimulator = self.server.sim
+        sim.requests.append(self.path)
+        status, body = sim.handle(self.path)
+        time.sleep(sim.faults.delay_s)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        late = sim.faults.take_delay("late_next_s")
+        if late:
+            time.sleep(late)
+        self.end_headers()
+        try:
+            deliver(self.write_now, body, sim.faults)
+        except OSError:  # the client gave up, as it must
+            self.close_connection = True
+
+
 class PydaseSimulator:
     def __init__(self, port: int = 0) -> None:
         self.started = time.monotonic()
@@ -127,40 +153,7 @@ class PydaseSimulator:
         self.service: dict[str, Any] = default_service()
         self.faults = Faults()
         self.requests: list[str] = []
-        sim = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def setup(self) -> None:
-                super().setup()  # headers and body go in separate writes: without this, each waits a delayed ACK
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                sim.requests.append(self.path)
-                status, body = sim.handle(self.path)
-                time.sleep(sim.faults.delay_s)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                late = sim.faults.take_delay("late_next_s")
-                if late:
-                    time.sleep(late)
-                self.end_headers()
-                try:
-                    deliver(self._write_now, body, sim.faults)
-                except OSError:  # the client gave up, as it must
-                    self.close_connection = True
-
-            def _write_now(self, data: bytes) -> None:
-                self.wfile.write(data)
-                self.wfile.flush()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self.server = HttpServer(("127.0.0.1", port), Handler, self)
         self.port = self.server.server_address[1]
 
     @property
@@ -225,12 +218,7 @@ class PydaseSimulator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.pydase.simulator",
-        description="Simulated pydase service (REST API) on 127.0.0.1; prints the Address and Port to use.",
-    )
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = network_command_line(__spec__, "pydase service (REST API) on 127.0.0.1; prints the Address and Port", argv)
     sim = PydaseSimulator(args.port).start()
     return run_standalone(f"simulated pydase service; Address: 127.0.0.1, Port: {sim.port}", sim.stop)
 

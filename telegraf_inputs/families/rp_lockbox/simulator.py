@@ -14,14 +14,13 @@ Run standalone:  python -m telegraf_inputs.families.rp_lockbox.simulator --port 
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import struct
 import time
 from dataclasses import dataclass, field
 
-from ...simulators import LineServer, run_standalone
+from ...simulators import LineServer, network_command_line, run_standalone
 from .protocol import END, readme_name
 
 QUERY = re.compile(
@@ -89,12 +88,7 @@ class LockboxSimulator(LineServer):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.rp_lockbox.simulator",
-        description="Simulated rp-lockbox SCPI server on 127.0.0.1; prints its port (SCPIConnectionParams.Port).",
-    )
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = network_command_line(__spec__, "rp-lockbox SCPI server on 127.0.0.1; prints its port", argv)
     sim = LockboxSimulator(args.port).start()
     return run_standalone(f"simulated rp-lockbox; Address: 127.0.0.1, SCPIConnectionParams.Port: {sim.port}", sim.stop)
 

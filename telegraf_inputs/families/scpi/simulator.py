@@ -33,7 +33,7 @@ from typing import Any
 from ...lan_sim import LanServed
 from ...lineprotocol import FieldValue
 from ...scpi import split_units
-from ...simulators import LineServer, TextFaults, run_standalone
+from ...simulators import LineServer, TextFaults, network_command_line, run_standalone
 from .protocol import ParseError, Parsing, extract
 
 Answer = str | Callable[[], str]
@@ -254,19 +254,19 @@ class ScpiSimulator(LineServer, LanServed):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.scpi.simulator",
-        description="A made-up SCPI instrument on a TCP port; prints the VISA resource to use as Address.",
-    )
-    parser.add_argument("--answer", action="append", default=[], metavar="QUERY=REPLY", help="a query and its reply")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    answers = {}
-    for item in args.answer:
+    def answer(item: str) -> tuple[str, str]:
         query, sep, reply = item.partition("=")
         if not sep:
-            parser.error(f"--answer {item!r}: expected QUERY=REPLY")
-        answers[query] = reply
+            raise argparse.ArgumentTypeError(f"{item!r}: expected QUERY=REPLY")
+        return query, reply
+
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--answer", action="append", default=[], type=answer, metavar="QUERY=REPLY",
+                            help="a query and its reply")  # fmt: skip
+
+    args = network_command_line(__spec__, "SCPI instrument (made up) on a TCP port; prints the VISA resource", argv,
+                                options)  # fmt: skip
+    answers = dict(args.answer)
     sim = ScpiSimulator(answers, port=args.port).start()
     lan = f"; over VXI-11: {sim.serve_vxi11().address}; over HiSLIP: {sim.serve_hislip().address}"
     return run_standalone(f"simulated SCPI instrument; Address: {sim.address}{lan}", sim.stop)

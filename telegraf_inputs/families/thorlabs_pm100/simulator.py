@@ -14,13 +14,12 @@ Run standalone:  python -m telegraf_inputs.families.thorlabs_pm100.simulator
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import time
 from dataclasses import dataclass
 
-from ...simulators import LineServer, TextFaults, run_standalone
+from ...simulators import LineServer, TextFaults, network_command_line, run_standalone
 from .protocol import NO_MEASUREMENT
 
 IDN = "Thorlabs,PM100D,P0035093,2.8.1"
@@ -117,12 +116,7 @@ class Pm100Simulator(LineServer):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m telegraf_inputs.families.thorlabs_pm100.simulator",
-        description="Simulated Thorlabs PM100D, SCPI on 127.0.0.1; prints the VISA resource to use as Address.",
-    )
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = network_command_line(__spec__, "Thorlabs PM100D, SCPI on 127.0.0.1; prints the VISA resource", argv)
     sim = Pm100Simulator(args.port).start()
     return run_standalone(f"simulated Thorlabs PM100D; Address: {sim.address}", sim.stop)
 
