@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from common import SCPI, Execd, Rig, Table, lines_at_least, median, ms, write_config
+from common import SCPI
+from common import Execd
+from common import Rig
+from common import Table
+from common import lines_at_least
+from common import median
+from common import ms
+from common import write_config
 
 # --------------------------------------------------------------------------- 10. a row per family
 

@@ -20,26 +20,24 @@ import time
 from typing import Any
 
 import families
-from common import (
-    DAQ,
-    HERE,
-    LAB,
-    PA,
-    SMC,
-    Checks,
-    Execd,
-    Rig,
-    Table,
-    daq_entry,
-    lines_at_least,
-    median,
-    ms,
-    pa_entry,
-    smc_entry,
-    status_kib,
-    task_cpu_ns,
-    write_config,
-)
+from common import DAQ
+from common import HERE
+from common import LAB
+from common import PA
+from common import SMC
+from common import Checks
+from common import Execd
+from common import Rig
+from common import Table
+from common import daq_entry
+from common import lines_at_least
+from common import median
+from common import ms
+from common import pa_entry
+from common import smc_entry
+from common import status_kib
+from common import task_cpu_ns
+from common import write_config
 
 FIXED_COST_MS = 0.2  # what a gather may cost beyond its reads, readings and lines (issue: as cheap as Telegraf's own)
 LAB_OVER_LARGEST = 1.3  # the lab's process against the largest single family's

@@ -5,20 +5,18 @@ from __future__ import annotations
 import datetime
 import os
 
-from common import (
-    API_KEY,
-    CONFIGS,
-    PA,
-    Checks,
-    Execd,
-    Rig,
-    Table,
-    lines_at_least,
-    median,
-    ms,
-    pa_entry,
-    write_config,
-)
+from common import API_KEY
+from common import CONFIGS
+from common import PA
+from common import Checks
+from common import Execd
+from common import Rig
+from common import Table
+from common import lines_at_least
+from common import median
+from common import ms
+from common import pa_entry
+from common import write_config
 
 # --------------------------------------------------------------------------- 9. HTTPS: keep-alive
 
@@ -26,7 +24,8 @@ from common import (
 def self_signed_certificate(folder: str) -> tuple[str, str]:
     """A certificate for 127.0.0.1 and its key, made here (files in ``folder``)."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 

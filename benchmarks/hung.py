@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import time
 
-from common import (
-    DAQ,
-    Checks,
-    Execd,
-    Rig,
-    Table,
-    daq_entry,
-    median,
-    ms,
-    p99,
-    write_config,
-)
+from common import DAQ
+from common import Checks
+from common import Execd
+from common import Rig
+from common import Table
+from common import daq_entry
+from common import median
+from common import ms
+from common import p99
+from common import write_config
 
 # --------------------------------------------------------------------------- 8. a hung device beside a healthy one
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import time
 
-from common import (
-    LAB,
-    Checks,
-    Execd,
-    Rig,
-    Table,
-    daq_entry,
-    lines_at_least,
-    process_cpu_s,
-    write_config,
-)
+from common import LAB
+from common import Checks
+from common import Execd
+from common import Rig
+from common import Table
+from common import daq_entry
+from common import lines_at_least
+from common import process_cpu_s
+from common import write_config
 
 # --------------------------------------------------------------------------- 11. nothing spent while idle
 

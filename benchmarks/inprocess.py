@@ -28,13 +28,15 @@ def rss_kib() -> int:
 
 
 def main(config: str, gathers: int) -> dict[str, object]:
-    from telegraf_inputs import cli, runtime  # noqa: F401 (what every executable imports before the file)
+    from telegraf_inputs import cli  # noqa: F401 (what every executable imports before the file)
+    from telegraf_inputs import runtime  # noqa: F401 (what every executable imports before the file)
 
     base_rss = rss_kib()
     base_modules = set(sys.modules)
     from telegraf_inputs import registry
     from telegraf_inputs.base import by_connection
-    from telegraf_inputs.runtime import Reporter, encode_lines
+    from telegraf_inputs.runtime import Reporter
+    from telegraf_inputs.runtime import encode_lines
 
     loaded = registry.load(config)
     sessions = []

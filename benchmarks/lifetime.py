@@ -8,23 +8,21 @@ import subprocess
 import sys
 import time
 
-from common import (
-    DAQ,
-    LAB,
-    Checks,
-    Execd,
-    Footprint,
-    Rig,
-    Table,
-    daq_entry,
-    executable,
-    lines_at_least,
-    median,
-    ms,
-    process_cpu_s,
-    status_kib,
-    write_config,
-)
+from common import DAQ
+from common import LAB
+from common import Checks
+from common import Execd
+from common import Footprint
+from common import Rig
+from common import Table
+from common import daq_entry
+from common import executable
+from common import lines_at_least
+from common import median
+from common import ms
+from common import process_cpu_s
+from common import status_kib
+from common import write_config
 
 # --------------------------------------------------------------------------- 4 and 5. execd vs --once, start-up
 

@@ -28,8 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import HERE, LAB, Checks, Rig, Table, executable, status_kib, task_cpu_ns, write_config
 from line_protocol_parser import parse_line
+
+from common import HERE
+from common import LAB
+from common import Checks
+from common import Rig
+from common import Table
+from common import executable
+from common import status_kib
+from common import task_cpu_ns
+from common import write_config
 
 INTERVAL = "100ms"
 RELATIVE = 0.03  # values of the two pipelines agree to 3 % (the simulators drift between the runs)

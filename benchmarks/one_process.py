@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from common import (
-    API_KEY,
-    DAQ,
-    LAB,
-    PA,
-    SMC,
-    Checks,
-    Execd,
-    Rig,
-    Table,
-    daq_entry,
-    lines_at_least,
-    median,
-    ms,
-    p99,
-    pa_entry,
-    smc_entry,
-    status_kib,
-    write_config,
-)
+from common import API_KEY
+from common import DAQ
+from common import LAB
+from common import PA
+from common import SMC
+from common import Checks
+from common import Execd
+from common import Rig
+from common import Table
+from common import daq_entry
+from common import lines_at_least
+from common import median
+from common import ms
+from common import p99
+from common import pa_entry
+from common import smc_entry
+from common import status_kib
+from common import write_config
 from lifetime import spawn_once
 
 # --------------------------------------------------------------------------- 7. one process for the lab

@@ -6,21 +6,19 @@ from __future__ import annotations
 import socket
 import time
 
-from common import (
-    CHANNELS_120,
-    DAQ,
-    SLOTS_OF_40,
-    Execd,
-    Rig,
-    Table,
-    daq_entry,
-    lines_at_least,
-    median,
-    ms,
-    p99,
-    us,
-    write_config,
-)
+from common import CHANNELS_120
+from common import DAQ
+from common import SLOTS_OF_40
+from common import Execd
+from common import Rig
+from common import Table
+from common import daq_entry
+from common import lines_at_least
+from common import median
+from common import ms
+from common import p99
+from common import us
+from common import write_config
 
 # --------------------------------------------------------------------------- 1. overhead per gather
 

@@ -26,21 +26,22 @@ import re
 import time
 from pathlib import Path
 
-from common import (
-    HERE,
-    Checks,
-    Rig,
-    Table,
-)
+from common import HERE
+from common import Checks
+from common import Rig
+from common import Table
 from families import bench_families
-from footprint import bench_fixed_cost, bench_memory
+from footprint import bench_fixed_cost
+from footprint import bench_memory
 from https_keepalive import bench_https
 from hung import bench_hung_device
 from idle import bench_idle
-from lifetime import bench_execd_vs_once, bench_long_run
+from lifetime import bench_execd_vs_once
+from lifetime import bench_long_run
 from native import bench_native
 from one_process import bench_one_process
-from overhead import bench_overhead, bench_parallel
+from overhead import bench_overhead
+from overhead import bench_parallel
 from soak import bench_soak
 from versus_older import bench_older_way
 

@@ -8,25 +8,25 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
-from common import (
-    API_KEY,
-    DAQ,
-    PA,
-    SMC,
-    Checks,
-    Execd,
-    Footprint,
-    Rig,
-    Table,
-    daq_entry,
-    pa_entry,
-    smc_entry,
-    write_config,
-)
 from line_protocol_parser import parse_line
+
+from common import API_KEY
+from common import DAQ
+from common import PA
+from common import SMC
+from common import Checks
+from common import Execd
+from common import Footprint
+from common import Rig
+from common import Table
+from common import daq_entry
+from common import pa_entry
+from common import smc_entry
+from common import write_config
 
 # --------------------------------------------------------------------------- 6. the soak
 

@@ -8,26 +8,24 @@ import sys
 import time
 from typing import Any
 
-from common import (
-    API_KEY,
-    DAQ,
-    HERE,
-    PA,
-    SMC,
-    TOKEN,
-    Execd,
-    Rig,
-    Table,
-    daq_entry,
-    lines_at_least,
-    median,
-    ms,
-    pa_entry,
-    smc_entry,
-    task_cpu_ns,
-    us,
-    write_config,
-)
+from common import API_KEY
+from common import DAQ
+from common import HERE
+from common import PA
+from common import SMC
+from common import TOKEN
+from common import Execd
+from common import Rig
+from common import Table
+from common import daq_entry
+from common import lines_at_least
+from common import median
+from common import ms
+from common import pa_entry
+from common import smc_entry
+from common import task_cpu_ns
+from common import us
+from common import write_config
 
 # --------------------------------------------------------------------------- 3. the older way
 
