@@ -8,9 +8,9 @@ for all of them and never lets two reads use it at once.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from .lineprotocol import FieldValue
@@ -104,6 +104,14 @@ class Driver(ABC):
 
     #: the family's configuration keys (checks at start-up and the JSON Schema)
     declaration: Declaration
+
+    def __init__(self, opener: Callable[[Any], Any] | None = None) -> None:
+        """``opener`` opens a device's connection in place of the family's ``connect`` (tests give one)."""
+        self.opener: Callable[[Any], Any] = opener or self.connect
+
+    def connect(self, device: Any) -> Any:
+        """The family's own way of opening ``device``'s connection, for drivers whose ``open`` uses ``opener``."""
+        raise NotImplementedError(f"{type(self).__name__} opens its connections itself")
 
     @abstractmethod
     def parse(self, node: Node) -> DeviceSpec:

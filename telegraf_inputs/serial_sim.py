@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from .base import DeviceSpec
 from .serial_lines import SerialDevice
-from .simulators import LateFaults, deliver, simulate_per_connection
+from .simulators import LateFaults, deliver, run_standalone, simulate_per_connection
 
 #: baud rate, data bits, parity, stop bits (as serial_lines.Line)
 LineSetting = tuple[int, int, str, float]
@@ -267,6 +267,17 @@ class LineSimulator:
     def error_reply(self, request: bytes) -> bytes | None:
         """The instrument's error reply, for ``faults.error_next``."""
         return self.error_answer
+
+    def banner(self) -> str:
+        """What the standalone simulator prints: what it is, and the Address to give."""
+        return f"simulated {self.title}; Address: {self.path}"
+
+    @classmethod
+    def standalone(cls, argv: Sequence[str] | None = None) -> int:
+        """``python -m <family>.simulator``: the instrument at the line settings given, until Ctrl-C."""
+        _, line = cls.command_line(argv)
+        sim = cls(**line).start()
+        return run_standalone(sim.banner(), sim.stop)
 
     @classmethod
     def command_line(

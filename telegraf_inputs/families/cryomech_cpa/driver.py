@@ -15,7 +15,7 @@ bit, as the chiller's alarms are.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
@@ -160,8 +160,9 @@ class CpaDriver(Driver):
 
     declaration = DECLARATION
 
-    def __init__(self, opener: Callable[[CpaDevice], ModbusTcp] | None = None) -> None:
-        self.opener = opener or (lambda d: ModbusTcp(d.host, d.port, d.timeout_s))
+    @staticmethod
+    def connect(device: CpaDevice) -> ModbusTcp:
+        return ModbusTcp(device.host, device.port, device.timeout_s)
 
     def parse(self, node: Node) -> CpaDevice:
         config = parse_device(node, DECLARATION)

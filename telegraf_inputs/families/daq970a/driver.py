@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -405,8 +405,7 @@ class Daq970aDriver(Driver):
 
     declaration = DECLARATION
 
-    def __init__(self, opener: Callable[[DaqDevice], Instrument] = open_instrument) -> None:
-        self.opener = opener
+    connect = staticmethod(open_instrument)
 
     def parse(self, node: Node) -> DaqDevice:
         config = parse_device(node, DECLARATION)

@@ -20,7 +20,6 @@ import time
 from typing import Any
 
 from ...serial_sim import LineSimulator
-from ...simulators import run_standalone
 from .protocol import LABELS, REQUEST, format_record
 
 
@@ -54,10 +53,7 @@ class Dr528Simulator(LineSimulator):
         return self.echo + format_record(time.strftime("%Y-%m-%d %H:%M:%S"), record)
 
 
-def main(argv: list[str] | None = None) -> int:
-    _, line = Dr528Simulator.command_line(argv)
-    sim = Dr528Simulator(**line).start()
-    return run_standalone(f"simulated Met One DR-528; Address: {sim.path}", sim.stop)
+main = Dr528Simulator.standalone
 
 
 if __name__ == "__main__":

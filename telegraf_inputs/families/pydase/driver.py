@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -154,8 +154,9 @@ class PydaseDriver(Driver):
 
     declaration = DECLARATION
 
-    def __init__(self, opener: Callable[[PydaseDevice], PydaseSession] | None = None) -> None:
-        self.opener = opener or (lambda d: PydaseSession())
+    @staticmethod
+    def connect(device: PydaseDevice) -> PydaseSession:
+        return PydaseSession()
 
     def parse(self, node: Node) -> PydaseDevice:
         config = parse_device(node, DECLARATION)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, requests_of
@@ -147,9 +147,9 @@ class LockboxDriver(Driver):
 
     declaration = DECLARATION
 
-    def __init__(self, opener: Callable[[LockDevice], LineSocket] | None = None) -> None:
-        self.opener = opener or (lambda d: LineSocket(d.host, d.port, d.timeout_s, read_termination=END,
-                                                      write_termination=END))  # fmt: skip
+    @staticmethod
+    def connect(device: LockDevice) -> LineSocket:
+        return LineSocket(device.host, device.port, device.timeout_s, read_termination=END, write_termination=END)
 
     def parse(self, node: Node) -> LockDevice:
         config = parse_device(node, DECLARATION)

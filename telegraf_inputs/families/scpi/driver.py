@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -324,8 +324,7 @@ class ScpiDriver(Driver):
 
     declaration = DECLARATION
 
-    def __init__(self, opener: Callable[[ScpiDevice], Instrument] = open_instrument) -> None:
-        self.opener = opener
+    connect = staticmethod(open_instrument)
 
     def parse(self, node: Node) -> ScpiDevice:
         config = parse_device(node, DECLARATION)

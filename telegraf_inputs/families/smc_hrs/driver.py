@@ -298,8 +298,7 @@ class SmcHrsDriver(Driver):
 
     declaration = DECLARATION
 
-    def __init__(self, opener: Callable[[HrsDevice], Port] = open_serial) -> None:
-        self.opener = opener
+    connect = staticmethod(open_serial)
 
     def parse(self, node: Node) -> HrsDevice:
         config = parse_device(node, DECLARATION)

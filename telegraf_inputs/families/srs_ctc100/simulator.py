@@ -22,7 +22,6 @@ import time
 from typing import Any
 
 from ...serial_sim import LineSimulator
-from ...simulators import run_standalone
 from .protocol import COMMAND_END, REPLY_END, format_number, remote_name
 
 ERROR = b"Error: invalid command" + REPLY_END
@@ -33,6 +32,9 @@ class Ctc100Simulator(LineSimulator):
     title = "SRS CTC100"
     request_end = COMMAND_END
     error_answer = ERROR
+
+    def banner(self) -> str:
+        return f"simulated SRS CTC100 ({', '.join(self.values)}); Address: {self.path}"
 
     def __init__(
         self,
@@ -80,10 +82,7 @@ class Ctc100Simulator(LineSimulator):
         return ERROR
 
 
-def main(argv: list[str] | None = None) -> int:
-    _, line = Ctc100Simulator.command_line(argv)
-    sim = Ctc100Simulator(**line).start()
-    return run_standalone(f"simulated SRS CTC100 ({', '.join(sim.values)}); Address: {sim.path}", sim.stop)
+main = Ctc100Simulator.standalone
 
 
 if __name__ == "__main__":

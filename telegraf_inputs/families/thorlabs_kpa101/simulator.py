@@ -21,7 +21,6 @@ import time
 from typing import Any
 
 from ...serial_sim import LineSimulator
-from ...simulators import run_standalone
 from .protocol import (
     GET_PARAMS,
     HEADER,
@@ -40,6 +39,9 @@ class Kpa101Simulator(LineSimulator):
     name = "kpa101-sim"
     title = "Thorlabs KPA101 (APT)"
     default_line = (115200, 8, "N", 1)
+
+    def banner(self) -> str:
+        return f"simulated Thorlabs KPA101 {self.serial_number}; Address: {self.path}"
 
     def __init__(
         self,
@@ -91,10 +93,7 @@ class Kpa101Simulator(LineSimulator):
         return super().damage(reply)
 
 
-def main(argv: list[str] | None = None) -> int:
-    _, line = Kpa101Simulator.command_line(argv)
-    sim = Kpa101Simulator(**line).start()
-    return run_standalone(f"simulated Thorlabs KPA101 {sim.serial_number}; Address: {sim.path}", sim.stop)
+main = Kpa101Simulator.standalone
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import re
 from typing import Any
 
 from ...serial_sim import LineSimulator
-from ...simulators import run_standalone
 from .protocol import COMMAND_END, PROMPT, format_value
 
 NOT_DEFINED = b"CMD_NOT_DEFINED\r" + PROMPT
@@ -65,10 +64,7 @@ class Mdt693bSimulator(LineSimulator):
         return NOT_DEFINED
 
 
-def main(argv: list[str] | None = None) -> int:
-    _, line = Mdt693bSimulator.command_line(argv)
-    sim = Mdt693bSimulator(**line).start()
-    return run_standalone(f"simulated Thorlabs MDT693B; Address: {sim.path}", sim.stop)
+main = Mdt693bSimulator.standalone
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ... import visa
@@ -123,8 +123,7 @@ class Pm100Driver(Driver):
 
     declaration = DECLARATION
 
-    def __init__(self, opener: Callable[[MeterDevice], Instrument] = open_instrument) -> None:
-        self.opener = opener
+    connect = staticmethod(open_instrument)
 
     def parse(self, node: Node) -> MeterDevice:
         config = parse_device(node, DECLARATION)
