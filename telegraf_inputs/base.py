@@ -98,6 +98,23 @@ class Session(ABC):
     def close(self) -> None:
         """Release the connection; must not raise."""
 
+    def configure(self) -> None:  # noqa: B027 (a hook: most sessions have nothing to set up)
+        """Set the instrument up once the connection is open (a scan list, a sensor's wavelength); none by
+        default."""
+
+
+SessionT = TypeVar("SessionT", bound=Session)
+
+
+def set_up(session: SessionT) -> SessionT:
+    """``session`` once configured; if configuring fails, the session is closed and the error raised."""
+    try:
+        session.configure()
+    except BaseException:
+        session.close()
+        raise
+    return session
+
 
 class Driver(ABC):
     """How to read one family's devices: parse their entries, open connections, check across devices."""

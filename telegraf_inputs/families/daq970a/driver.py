@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import visa
-from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
+from ...base import DeviceError, DeviceSpec, Driver, Reading, Session, set_up
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Integer, Number, Text, Values
 from ...logs import excerpt
@@ -449,14 +449,7 @@ class Daq970aDriver(Driver):
 
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         daq_devices = [d for d in devices if isinstance(d, DaqDevice)]
-        instrument = self.opener(daq_devices[0])
-        session = DaqSession(instrument, daq_devices)
-        try:
-            session.configure()
-        except BaseException:
-            session.close()
-            raise
-        return session
+        return set_up(DaqSession(self.opener(daq_devices[0]), daq_devices))
 
 
 DRIVER = Daq970aDriver()

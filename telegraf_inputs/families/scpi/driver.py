@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ... import visa
-from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
+from ...base import DeviceError, DeviceSpec, Driver, Reading, Session, set_up
 from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
 from ...keys import Custom, Flag, Integer, Number, Text
 from ...logs import describe, excerpt
@@ -380,13 +380,7 @@ class ScpiDriver(Driver):
 
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         scpi_devices = [d for d in devices if isinstance(d, ScpiDevice)]
-        session = ScpiSession(self.opener(scpi_devices[0]), scpi_devices)
-        try:
-            session.configure()
-        except BaseException:
-            session.close()
-            raise
-        return session
+        return set_up(ScpiSession(self.opener(scpi_devices[0]), scpi_devices))
 
 
 def _link(device: ScpiDevice) -> tuple[Any, ...]:

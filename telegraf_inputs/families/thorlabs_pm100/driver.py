@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ... import visa
-from ...base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, requests_of
+from ...base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, requests_of, set_up
 from ...config import ConfigError, Declaration, Node, parse_device
 from ...keys import Text
 from ...logs import describe, excerpt
@@ -150,13 +150,7 @@ class Pm100Driver(Driver):
 
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         meters = [d for d in devices if isinstance(d, MeterDevice)]
-        session = MeterSession(self.opener(meters[0]), meters)
-        try:
-            session.configure()
-        except BaseException:
-            session.close()
-            raise
-        return session
+        return set_up(MeterSession(self.opener(meters[0]), meters))
 
 
 DRIVER = Pm100Driver()
