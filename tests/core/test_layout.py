@@ -57,7 +57,7 @@ def test_there_are_families() -> None:
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
 def test_each_family_folder_holds_driver_protocol_simulator_and_readme(family: registry.Family) -> None:
     folder = PACKAGE / "families" / family.name
-    for name in ("__init__.py", "protocol.py", "driver.py", "simulator.py", "simulate.py", "README.md"):
+    for name in ("__init__.py", "protocol.py", "driver.py", "simulator.py", "simulate.py", "README.md", "sample.json"):
         assert (folder / name).is_file(), f"{family.name} has no {name}"
     readme = (folder / "README.md").read_text()
     for heading in ("## Configuration", "## Metrics", "## Example Output", "## Troubleshooting"):

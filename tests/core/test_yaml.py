@@ -99,9 +99,10 @@ def test_a_duplicate_key_in_yaml_is_refused_with_its_line(tmp_path: Path) -> Non
 
 def test_a_check_error_in_yaml_names_the_json_path(tmp_path: Path) -> None:
     data = json.loads(EXAMPLE.read_text())
-    data[0]["Channels"]["101"]["Type"] = "VOLTS"
+    at = next(i for i, entry in enumerate(data) if "DAQ97" in entry["Model"])
+    data[at]["Channels"]["101"]["Type"] = "VOLTS"
     file = tmp_path / "devices.yaml"
     file.write_text(as_yaml(data))
     result = lab("check", str(file))
     assert result.returncode == 2
-    assert f"{file}: [0].Channels.101.Type: 'VOLTS' is not allowed" in result.stderr
+    assert f"{file}: [{at}].Channels.101.Type: 'VOLTS' is not allowed" in result.stderr
