@@ -4,7 +4,8 @@ Each family folder holds ``sample.json``: its devices-file entries, every option
 from the family's declaration come, between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->`` in
 the family's README: ``configuration`` (the sample), ``keys`` (a table of the family's own keys) and
 ``example-output`` (the sample read from the family's simulator, ``--simulate --once``).  The repository's
-``devices.example.json`` is every family's sample, in order.
+``devices.example.json`` is every family's sample, in order, and the shipped JSON Schema is what
+``telegraf-lab schema`` prints.
 
     python -m telegraf_inputs.docs           # say what is stale (exit 1 if anything is)
     python -m telegraf_inputs.docs --write   # bring it all up to date
@@ -156,12 +157,17 @@ def stale(write: bool) -> list[str]:
             out.append(str(readme))
             if write:
                 readme.write_text(new, encoding="utf-8")
-    if EXAMPLE.parent.joinpath("pyproject.toml").is_file():
-        text = example_file()
-        if not EXAMPLE.is_file() or EXAMPLE.read_text(encoding="utf-8") != text:
-            out.append(str(EXAMPLE))
+    from .schema import build_schema
+
+    shipped = Path(__file__).resolve().parent / "schema" / "devices.schema.json"
+    files = {shipped: json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"}
+    if EXAMPLE.parent.joinpath("pyproject.toml").is_file():  # a checkout, not an installed package
+        files[EXAMPLE] = example_file()
+    for path, text in files.items():
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            out.append(str(path))
             if write:
-                EXAMPLE.write_text(text, encoding="utf-8")
+                path.write_text(text, encoding="utf-8")
     return out
 
 
