@@ -385,6 +385,16 @@ def run_once(runner: Runner, out: Writer, table: bool = False) -> int:
     return 1 if runner.failed else 0
 
 
+def _handle_signals(on_trigger: Callable[[int, object], None], on_stop: Callable[[int, object], None]) -> None:
+    """SIGHUP, SIGUSR1 and SIGUSR2 trigger a gather (POSIX only; on Windows stdin is the trigger); SIGTERM and
+    SIGINT stop."""
+    for name in ("SIGHUP", "SIGUSR1", "SIGUSR2"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), on_trigger)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_stop)
+
+
 def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | None) -> int:
     """Read on every stdin line, SIGHUP/SIGUSR1/SIGUSR2 (where they exist) and interval tick; exit 0 on EOF."""
     trigger = threading.Event()  # a gather is asked for
@@ -400,11 +410,7 @@ def run_execd(runner: Runner, out: Writer, stdin: BinaryIO, interval: float | No
         stop.set()
         wake.set()
 
-    for name in ("SIGHUP", "SIGUSR1", "SIGUSR2"):  # POSIX only; on Windows stdin is the trigger
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), on_trigger)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_stop)
+    _handle_signals(on_trigger, on_stop)
 
     sleeping_until = [0.0]  # when the main loop wakes by itself (monotonic; inf: only when woken)
     gathering = threading.Lock()  # one trigger at a time: the stdin and interval threads start reads themselves

@@ -103,3 +103,19 @@ def test_only_the_families_a_file_uses_are_imported(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[0] == "['telegraf_inputs.families.purpleair.driver', 'telegraf_inputs.families.purpleair.protocol']"
     assert out[1] == "False False"
+
+
+def test_no_source_file_over_600_lines_and_no_function_over_80() -> None:
+    """The package and the benchmarks stay readable in pieces: a longer file or function is split."""
+    sources = [*PACKAGE.rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
+    too_long = []
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 600:
+            too_long.append(f"{path.relative_to(ROOT)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > 80:
+                    too_long.append(f"{path.relative_to(ROOT)}: {node.name}() {length} lines")
+    assert len(sources) > 100 and not too_long, too_long
