@@ -71,6 +71,19 @@ class Asked:
     field_type: str = "float"
 
 
+@dataclass(frozen=True)
+class Wire:
+    """A line-oriented instrument's wire, declared in its protocol module: what ends a request and a reply,
+    how long a reply may be, and how a reply to a request becomes its value (``parse`` raises one of
+    ``refusals`` for a reply that fails its check)."""
+
+    request_end: bytes
+    reply_end: bytes
+    parse: Callable[[bytes, str], FieldValue]
+    refusals: tuple[type[Exception], ...]
+    limit: int = 256
+
+
 def requests_of(channels: Sequence[Asked], first: Sequence[str] = ()) -> list[str]:
     """The distinct requests of a gather, in order (``first`` before the channels')."""
     return list(dict.fromkeys([*first, *(ch.request for ch in channels)]))

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from .base import DeviceError, DeviceSpec, Driver, Reading, Session
-from .config import ChannelConfig
+from .base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, Wire, requests_of
+from .config import ChannelConfig, parse_device
 from .keys import Custom, Integer, Key, Keys, Number, Section, Text, Values
 from .lineprotocol import FieldValue
 from .logs import describe
@@ -362,3 +362,54 @@ class SerialDriver(Driver):
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         mine = [d for d in devices if isinstance(d, SerialDevice)]
         return self.session(self.opener(mine[0]), mine)
+
+
+@dataclass(frozen=True)
+class AskedDevice(SerialDevice):
+    """A device on a serial line whose channels are each read by one request (``Asked``)."""
+
+    channels: tuple[Asked, ...] = ()
+
+
+class AskingSession(SerialSession):
+    """Asks each distinct request of a device once, on the family's ``wire``; each channel gets its request's
+    value.  A family with nothing particular to add is its ``wire`` and its declaration."""
+
+    wire: ClassVar[Wire]
+
+    def read_device(self, device: SerialDevice) -> list[Reading]:
+        assert isinstance(device, AskedDevice)
+        results = ask_each(requests_of(device.channels), partial(self.ask, device))
+        return [self.reading(ch, *results[ch.request]) for ch in device.channels]
+
+    def reading(self, ch: Asked, result: FieldValue | BadReply, when: int) -> Reading:
+        """The channel's reading from its request's result (a family may refuse a value here)."""
+        return reading_of(ch.config, result, when)
+
+    def ask(self, device: SerialDevice, request: str) -> FieldValue:
+        wire = self.wire
+        raw = self.query(device, request.encode("ascii") + wire.request_end, wire.reply_end, limit=wire.limit)
+        try:
+            return wire.parse(raw, request)
+        except wire.refusals as exc:
+            raise self.refused(str(exc)) from None
+
+
+class AskingDriver(SerialDriver):
+    """A family whose channels are each one request: its ``declaration``, its device class, and ``request``
+    (a channel's request, from its settings; a ConfigError names what is wrong)."""
+
+    device: ClassVar[type[AskedDevice]]
+
+    def request(self, ch: ChannelConfig) -> str:
+        raise NotImplementedError
+
+    def parse(self, node: Node) -> AskedDevice:
+        config = parse_device(node, self.declaration)
+        channels = tuple(Asked(ch, self.request(ch), type=ch.values["Type"] or "") for ch in config.channels)
+        exchanges = len({ch.request for ch in channels})
+        return self.device(config=config, **serial_fields(config.values, exchanges), channels=channels)
+
+    def plan(self, device: DeviceSpec) -> str | None:
+        assert isinstance(device, AskedDevice)
+        return ", ".join(requests_of(device.channels)) + " per gather"

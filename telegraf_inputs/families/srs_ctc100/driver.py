@@ -11,29 +11,19 @@ is a warning, never a value.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import partial
 
-from ...base import Asked, DeviceSpec, Reading, requests_of
-from ...config import ChannelConfig, Declaration, Node, parse_device
+from ...base import Asked, Reading
+from ...config import ChannelConfig, Declaration
 from ...keys import Text
-from ...serial_lines import (
-    SerialDevice,
-    SerialDriver,
-    SerialSession,
-    ask_each,
-    reading_of,
-    serial_fields,
-    serial_keys,
-)
-from .protocol import COMMAND_END, QUERIES, REPLY_END, ReplyError, parse_number, remote_name
+from ...lineprotocol import FieldValue
+from ...serial_lines import AskedDevice, AskingDriver, AskingSession, BadReply, serial_keys
+from .protocol import QUERIES, WIRE, remote_name
 
 TYPES = tuple(QUERIES)
 
 
-@dataclass(frozen=True)
-class CtcDevice(SerialDevice):
-    channels: tuple[Asked, ...] = ()
+class CtcDevice(AskedDevice):
+    """A CTC100 on its port."""
 
 
 DECLARATION = Declaration(
@@ -74,45 +64,23 @@ def _query(ch: ChannelConfig) -> str:
     return query
 
 
-class CtcSession(SerialSession):
+class CtcSession(AskingSession):
     hint = "; check the USB cable and that SerialConnectionParams match the CTC100"
+    wire = WIRE
 
-    def read_device(self, device: SerialDevice) -> list[Reading]:
-        assert isinstance(device, CtcDevice)
-        results = ask_each(requests_of(device.channels), partial(self._number, device))
-        readings = []
-        for ch in device.channels:
-            value, when = results[ch.request]
-            if isinstance(value, float) and not math.isfinite(value):
-                readings.append(Reading(ch.config, value, when, problem=f"{ch.request!r} reads {value} (sensor open?)"))
-            else:
-                readings.append(reading_of(ch.config, value, when))
-        return readings
-
-    def _number(self, device: CtcDevice, query: str) -> float:
-        raw = self.query(device, query.encode("ascii") + COMMAND_END, REPLY_END, limit=512)
-        try:
-            return parse_number(raw, query)
-        except ReplyError as exc:
-            raise self.refused(str(exc)) from None
+    def reading(self, ch: Asked, result: FieldValue | BadReply, when: int) -> Reading:
+        if isinstance(result, float) and not math.isfinite(result):
+            return Reading(ch.config, result, when, problem=f"{ch.request!r} reads {result} (sensor open?)")
+        return super().reading(ch, result, when)
 
 
-class Ctc100Driver(SerialDriver):
+class Ctc100Driver(AskingDriver):
     """SRS CTC100."""
 
     declaration = DECLARATION
     session = CtcSession
-
-    def parse(self, node: Node) -> CtcDevice:
-        config = parse_device(node, DECLARATION)
-        channels = tuple(Asked(ch, _query(ch), type=ch.values["Type"]) for ch in config.channels)
-        return CtcDevice(
-            config=config, **serial_fields(config.values, len({ch.request for ch in channels})), channels=channels
-        )
-
-    def plan(self, device: DeviceSpec) -> str | None:
-        assert isinstance(device, CtcDevice)
-        return ", ".join(requests_of(device.channels)) + " per gather"
+    device = CtcDevice
+    request = staticmethod(_query)
 
 
 DRIVER = Ctc100Driver()

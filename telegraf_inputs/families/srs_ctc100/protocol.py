@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+from ...base import Wire
+
 COMMAND_END = b"\n"
 REPLY_END = b"\r\n"
 NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(nan|inf)\s*", re.I)
@@ -42,3 +44,6 @@ def parse_number(raw: bytes, query: str) -> float:
 
 def format_number(value: float) -> bytes:
     return (f"{value:.6g}" if math.isfinite(value) else "NaN").encode("ascii") + REPLY_END
+
+
+WIRE = Wire(request_end=COMMAND_END, reply_end=REPLY_END, parse=parse_number, refusals=(ReplyError,), limit=512)

@@ -8,29 +8,16 @@ out the timeout, and must hold one bracketed value within 0-150 V.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import partial
-
-from ...base import Asked, DeviceSpec, Reading, requests_of
-from ...config import ChannelConfig, Declaration, Node, parse_device
+from ...config import ChannelConfig, Declaration
 from ...keys import Text
-from ...serial_lines import (
-    SerialDevice,
-    SerialDriver,
-    SerialSession,
-    ask_each,
-    reading_of,
-    serial_fields,
-    serial_keys,
-)
-from .protocol import AXES, COMMAND_END, PROMPT, QUERIES, ReplyError, parse_value
+from ...serial_lines import AskedDevice, AskingDriver, AskingSession, serial_keys
+from .protocol import AXES, QUERIES, WIRE
 
 TYPES = tuple(QUERIES)
 
 
-@dataclass(frozen=True)
-class PiezoDevice(SerialDevice):
-    channels: tuple[Asked, ...] = ()
+class PiezoDevice(AskedDevice):
+    """An MDT693B on its port."""
 
 
 DECLARATION = Declaration(
@@ -45,48 +32,26 @@ DECLARATION = Declaration(
 )  # fmt: skip
 
 
-def _query(ch: ChannelConfig) -> str:
-    kind, axis = ch.values["Type"], ch.values["Axis"]
-    template = QUERIES[kind]
-    if "{axis}" in template and axis is None:
-        raise ch.node.error(f'Type "{kind}" needs the Axis: x, y or z', "Axis")
-    if "{axis}" not in template and axis is not None:
-        raise ch.node.error(f'Type "{kind}" has no Axis', "Axis")
-    return template.format(axis=axis or "")
-
-
-class PiezoSession(SerialSession):
+class PiezoSession(AskingSession):
     hint = "; check the USB cable and that SerialConnectionParams match the controller (115200 8N1)"
-
-    def read_device(self, device: SerialDevice) -> list[Reading]:
-        assert isinstance(device, PiezoDevice)
-        results = ask_each(requests_of(device.channels), partial(self._value, device))
-        return [reading_of(ch.config, *results[ch.request]) for ch in device.channels]
-
-    def _value(self, device: PiezoDevice, query: str) -> float:
-        raw = self.query(device, query.encode("ascii") + COMMAND_END, PROMPT, limit=256)
-        try:
-            return parse_value(raw, query)
-        except ReplyError as exc:
-            raise self.refused(str(exc)) from None
+    wire = WIRE
 
 
-class Mdt693bDriver(SerialDriver):
+class Mdt693bDriver(AskingDriver):
     """Thorlabs MDT693B."""
 
     declaration = DECLARATION
     session = PiezoSession
+    device = PiezoDevice
 
-    def parse(self, node: Node) -> PiezoDevice:
-        config = parse_device(node, DECLARATION)
-        channels = tuple(Asked(ch, _query(ch)) for ch in config.channels)
-        return PiezoDevice(
-            config=config, **serial_fields(config.values, len({ch.request for ch in channels})), channels=channels
-        )
-
-    def plan(self, device: DeviceSpec) -> str | None:
-        assert isinstance(device, PiezoDevice)
-        return ", ".join(requests_of(device.channels)) + " per gather"
+    def request(self, ch: ChannelConfig) -> str:
+        kind, axis = ch.values["Type"], ch.values["Axis"]
+        template = QUERIES[kind]
+        if "{axis}" in template and axis is None:
+            raise ch.node.error(f'Type "{kind}" needs the Axis: x, y or z', "Axis")
+        if "{axis}" not in template and axis is not None:
+            raise ch.node.error(f'Type "{kind}" has no Axis', "Axis")
+        return template.format(axis=axis or "")
 
 
 DRIVER = Mdt693bDriver()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ...base import Wire
+
 COMMAND_END = b"\n"
 PROMPT = b">"
 MAX_VOLTS = 150.0
@@ -47,3 +49,6 @@ def parse_value(raw: bytes, query: str) -> float:
     if not 0 <= value <= MAX_VOLTS:
         raise ReplyError(f"reply to {query!r} is {value} V, outside 0 to {MAX_VOLTS:g} V")
     return value
+
+
+WIRE = Wire(request_end=COMMAND_END, reply_end=PROMPT, parse=parse_value, refusals=(ReplyError,))
