@@ -1,11 +1,34 @@
-"""What the serial families' tests share: run a family's console script on a config, read its lines."""
+"""What the families' tests share: a running simulator as a fixture, a family's console script run on a
+config and its lines read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+import pytest
 
 from tests.helpers import parse_lines, run_once, write_config
+
+
+class Runs(Protocol):
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Runs)
+
+
+def running(make: Callable[[], S]) -> Any:
+    """A ``sim`` fixture: ``make()`` started for a test, stopped after it."""
+
+    def sim() -> Iterator[S]:
+        started = make().start()
+        yield started
+        started.stop()
+
+    return pytest.fixture(name="sim")(sim)
 
 
 def read_once(tmp_path: Path, command: str, entries: list[dict[str, Any]], *extra: str) -> tuple[int, list[dict], str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +11,13 @@ from hypothesis import strategies as st
 
 from telegraf_inputs.families.cryomech_cpa.protocol import FLAG_BITS, float32, float_words
 from telegraf_inputs.families.cryomech_cpa.simulator import CpaSimulator
-from tests.families.serial_helpers import errors, read_once
+from tests.families.serial_helpers import errors, read_once, running
 from tests.helpers import ExecdProcess, load_devices, parse_lines, write_config
 
 EXE = "telegraf-cryomech-cpa"
 
 
-@pytest.fixture
-def sim() -> Iterator[CpaSimulator]:
-    s = CpaSimulator().start()
-    yield s
-    s.stop()
+sim = running(CpaSimulator)
 
 
 def compressor(address: str, channels: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:

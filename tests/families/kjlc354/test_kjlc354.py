@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +10,14 @@ import pytest
 
 from telegraf_inputs.families.kjlc354.protocol import ReplyError, payload
 from telegraf_inputs.families.kjlc354.simulator import Kjlc354Simulator
-from tests.families.serial_helpers import errors, fields_of, read_once
+from tests.families.serial_helpers import errors, fields_of, read_once, running
 from tests.helpers import ExecdProcess, load_devices, parse_lines, write_config
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the simulator's line is a pty")
 EXE = "telegraf-kjlc354"
 
 
-@pytest.fixture
-def sim() -> Iterator[Kjlc354Simulator]:
-    s = Kjlc354Simulator(["01"]).start()
-    yield s
-    s.stop()
+sim = running(lambda: Kjlc354Simulator(["01"]))
 
 
 def gauge(address: str, name: str = "chamber", model: str = "KJLC 354", **params: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,14 @@ from telegraf_inputs.families.kjlc_acg.protocol import (
     full_scale,
 )
 from telegraf_inputs.families.kjlc_acg.simulator import AcgSimulator
-from tests.families.serial_helpers import errors, read_once
+from tests.families.serial_helpers import errors, read_once, running
 from tests.helpers import ExecdProcess, parse_lines, write_config
 
 EXE = "telegraf-kjlc-acg"
 posix = pytest.mark.skipif(sys.platform == "win32", reason="the simulator's line is a pty")
 
 
-@pytest.fixture
-def sim() -> Iterator[AcgSimulator]:
-    s = AcgSimulator().start()
-    yield s
-    s.stop()
+sim = running(AcgSimulator)
 
 
 def gauge(address: str, **extra: Any) -> dict[str, Any]:

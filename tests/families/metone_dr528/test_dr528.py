@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +12,14 @@ from hypothesis import strategies as st
 
 from telegraf_inputs.families.metone_dr528.protocol import LABELS, ReplyError, parse_record
 from telegraf_inputs.families.metone_dr528.simulator import Dr528Simulator
-from tests.families.serial_helpers import errors, read_once
+from tests.families.serial_helpers import errors, read_once, running
 from tests.helpers import OLDER_FILE, ExecdProcess, parse_lines, write_config
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the simulator's line is a pty")
 EXE = "telegraf-metone-dr528"
 
 
-@pytest.fixture
-def sim() -> Iterator[Dr528Simulator]:
-    s = Dr528Simulator().start()
-    yield s
-    s.stop()
+sim = running(Dr528Simulator)
 
 
 def counter(address: str, channels: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:

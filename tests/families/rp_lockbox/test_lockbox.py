@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from telegraf_inputs.families.rp_lockbox.simulator import LockboxSimulator
-from tests.families.serial_helpers import errors, read_once
+from tests.families.serial_helpers import errors, read_once, running
 from tests.helpers import ExecdProcess, parse_lines, write_config
 
 EXE = "telegraf-rp-lockbox"
 
 
-@pytest.fixture
-def sim() -> Iterator[LockboxSimulator]:
-    s = LockboxSimulator().start()
-    yield s
-    s.stop()
+sim = running(LockboxSimulator)
 
 
 def lockbox(port: int, channels: dict[str, Any], **extra: Any) -> dict[str, Any]:

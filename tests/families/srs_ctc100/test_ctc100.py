@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from telegraf_inputs.families.srs_ctc100.simulator import Ctc100Simulator
-from tests.families.serial_helpers import errors, read_once
+from tests.families.serial_helpers import errors, read_once, running
 from tests.helpers import ExecdProcess, load_devices, parse_lines, write_config
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the simulator's line is a pty")
 EXE = "telegraf-srs-ctc100"
 
 
-@pytest.fixture
-def sim() -> Iterator[Ctc100Simulator]:
-    s = Ctc100Simulator(names={"Out1": "4K Heat"}).start()
-    yield s
-    s.stop()
+sim = running(lambda: Ctc100Simulator(names={"Out1": "4K Heat"}))
 
 
 def ctc(address: str, channels: dict[str, Any] | None = None) -> dict[str, Any]:

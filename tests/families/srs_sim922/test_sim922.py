@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from telegraf_inputs.families.srs_sim922.simulator import Sim922Simulator
-from tests.families.serial_helpers import errors, fields_of, read_once
+from tests.families.serial_helpers import errors, fields_of, read_once, running
 from tests.helpers import ExecdProcess, load_devices, parse_lines, write_config
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the simulator's line is a pty")
 EXE = "telegraf-srs-sim922"
 
 
-@pytest.fixture
-def sim() -> Iterator[Sim922Simulator]:
-    s = Sim922Simulator().start()
-    yield s
-    s.stop()
+sim = running(Sim922Simulator)
 
 
 def module(address: str, name: str = "cryo", **params: Any) -> dict[str, Any]:

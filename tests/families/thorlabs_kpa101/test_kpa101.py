@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,18 +22,14 @@ from telegraf_inputs.families.thorlabs_kpa101.protocol import (
     readings_data,
 )
 from telegraf_inputs.families.thorlabs_kpa101.simulator import Kpa101Simulator
-from tests.families.serial_helpers import errors, read_once
+from tests.families.serial_helpers import errors, read_once, running
 from tests.helpers import ExecdProcess, load_devices, parse_lines, write_config
 
 EXE = "telegraf-thorlabs-kpa101"
 posix = pytest.mark.skipif(sys.platform == "win32", reason="the simulator's line is a pty")
 
 
-@pytest.fixture
-def sim() -> Iterator[Kpa101Simulator]:
-    s = Kpa101Simulator().start()
-    yield s
-    s.stop()
+sim = running(Kpa101Simulator)
 
 
 def cube(address: str | None, types: tuple[str, ...] = ("XDiff", "YDiff", "Sum"), **extra: Any) -> dict[str, Any]:

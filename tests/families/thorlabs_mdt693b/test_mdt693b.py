@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from telegraf_inputs.families.thorlabs_mdt693b.simulator import Mdt693bSimulator
-from tests.families.serial_helpers import errors, read_once
+from tests.families.serial_helpers import errors, read_once, running
 from tests.helpers import ExecdProcess, parse_lines, write_config
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the simulator's line is a pty")
 EXE = "telegraf-thorlabs-mdt693b"
 
 
-@pytest.fixture
-def sim() -> Iterator[Mdt693bSimulator]:
-    s = Mdt693bSimulator().start()
-    yield s
-    s.stop()
+sim = running(Mdt693bSimulator)
 
 
 def piezo(address: str, channels: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:

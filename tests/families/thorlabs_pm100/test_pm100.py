@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +11,14 @@ import pytest
 from telegraf_inputs import visa
 from telegraf_inputs.families.thorlabs_pm100.driver import Pm100Driver
 from telegraf_inputs.families.thorlabs_pm100.simulator import Pm100Simulator
-from tests.families.serial_helpers import errors, read_once
+from tests.families.serial_helpers import errors, read_once, running
 from tests.helpers import ExecdProcess, load_devices, parse_lines, write_config
 
 EXE = "telegraf-thorlabs-pm100"
 TYPES = ("Power", "PowerUnit", "PowerAutoRange", "Wavelength", "BeamDiameter", "NumAverages", "ZeroMagnitude")
 
 
-@pytest.fixture
-def sim() -> Iterator[Pm100Simulator]:
-    s = Pm100Simulator().start()
-    yield s
-    s.stop()
+sim = running(Pm100Simulator)
 
 
 def meter(address: str, types: tuple[str, ...] = ("Power",), **extra: Any) -> dict[str, Any]:
