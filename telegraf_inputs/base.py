@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
+from .config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node, parse_device
 from .lineprotocol import FieldValue
 
 
@@ -143,9 +143,14 @@ class Driver(ABC):
         """The family's own way of opening ``device``'s connection, for drivers whose ``open`` uses ``opener``."""
         raise NotImplementedError(f"{type(self).__name__} opens its connections itself")
 
-    @abstractmethod
     def parse(self, node: Node) -> DeviceSpec:
-        """Parse and check one device entry; raise ConfigError naming the JSON path."""
+        """Parse and check one device entry against the family's declaration; ConfigError names the JSON path."""
+        return self.device_of(parse_device(node, self.declaration), node)
+
+    @abstractmethod
+    def device_of(self, config: DeviceConfig, node: Node) -> DeviceSpec:
+        """The device an entry describes, its declared keys read (``config``); ConfigError for what they allow
+        but this family does not (e.g. two settings that contradict each other)."""
 
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
         """Problems across devices (e.g. two entries sharing an instrument); none by default."""

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from .base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, Wire, requests_of
-from .config import ChannelConfig, parse_device
+from .config import ChannelConfig, DeviceConfig
 from .keys import Custom, Integer, Key, Keys, Number, Section, Text, Values
 from .lineprotocol import FieldValue
 from .logs import describe
@@ -404,8 +404,7 @@ class AskingDriver(SerialDriver):
     def request(self, ch: ChannelConfig) -> str:
         raise NotImplementedError
 
-    def parse(self, node: Node) -> AskedDevice:
-        config = parse_device(node, self.declaration)
+    def device_of(self, config: DeviceConfig, node: Node) -> AskedDevice:
         channels = tuple(Asked(ch, self.request(ch), type=ch.values["Type"] or "") for ch in config.channels)
         exchanges = len({ch.request for ch in channels})
         return self.device(config=config, **serial_fields(config.values, exchanges), channels=channels)

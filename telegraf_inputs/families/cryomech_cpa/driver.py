@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Flag, Integer, Number, Text
 from ...lineprotocol import FieldValue
 from ...logs import describe
@@ -164,8 +164,7 @@ class CpaDriver(Driver):
     def connect(device: CpaDevice) -> ModbusTcp:
         return ModbusTcp(device.host, device.port, device.timeout_s)
 
-    def parse(self, node: Node) -> CpaDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> CpaDevice:
         values = config.values
         host, port = split_address(values["Address"], node)
         timeout_s = float(values["Timeout"])

@@ -25,7 +25,7 @@ from typing import Any
 
 from ... import visa
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session, set_up
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Integer, Number, Text, Values
 from ...logs import excerpt
 from ...scpi import read_error_queue, split_units
@@ -407,8 +407,7 @@ class Daq970aDriver(Driver):
 
     connect = staticmethod(open_instrument)
 
-    def parse(self, node: Node) -> DaqDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> DaqDevice:
         values = config.values
         device_nplc = device_level_nplc(values)
         channels = tuple(_parse_channel(ch, values["AveragingTime"], device_nplc) for ch in config.channels)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ...base import Asked, DeviceSpec, Reading, requests_of
-from ...config import ConfigError, Declaration, Node, parse_device
+from ...config import ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Flag, Text, Values
 from ...lineprotocol import FieldValue
 from ...serial_lines import (
@@ -160,8 +160,7 @@ class Kjlc354Driver(SerialDriver):
     declaration = DECLARATION
     session = GaugeSession
 
-    def parse(self, node: Node) -> GaugeDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> GaugeDevice:
         values, params = config.values, config.params
         combined = _flag(values, params, "ReadCombinedPressure", "352" in config.model)
         confirm = _flag(values, params, "ConfirmFilamentIsOn", False)

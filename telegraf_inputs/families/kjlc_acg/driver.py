@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from ...base import DeviceSpec, Reading
-from ...config import ChannelConfig, Declaration, Node, parse_device
+from ...config import ChannelConfig, Declaration, DeviceConfig, Node
 from ...keys import Text
 from ...lineprotocol import FieldValue
 from ...serial_lines import (
@@ -111,8 +111,7 @@ class AcgDriver(SerialDriver):
     declaration = DECLARATION
     session = AcgSession
 
-    def parse(self, node: Node) -> AcgDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> AcgDevice:
         channels = tuple(AcgChannel(ch, ch.values["Type"]) for ch in config.channels)
         return AcgDevice(config=config, **serial_fields(config.values, 1), channels=channels)
 

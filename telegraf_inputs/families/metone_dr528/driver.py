@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...base import DeviceSpec, Reading
-from ...config import ChannelConfig, Declaration, Node, parse_device
+from ...config import ChannelConfig, Declaration, DeviceConfig, Node
 from ...keys import Text
 from ...serial_lines import (
     BadReply,
@@ -104,8 +104,7 @@ class Dr528Driver(SerialDriver):
     declaration = DECLARATION
     session = CounterSession
 
-    def parse(self, node: Node) -> CounterDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> CounterDevice:
         channels = tuple(
             CounterChannel(ch, tuple(dict.fromkeys(x for x in (ch.key, (ch.type or "").strip()) if x)))
             for ch in config.channels

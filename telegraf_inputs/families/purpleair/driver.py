@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeGuard
 
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, Declaration, Node, parse_device
+from ...config import ChannelConfig, Declaration, DeviceConfig, Node
 from ...http_client import HttpClient, HttpError, origin
 from ...keys import Integer, Number, Text
 from ...lineprotocol import FieldValue
@@ -380,8 +380,7 @@ DECLARATION = Declaration(
 class PurpleAirDriver(Driver):
     declaration = DECLARATION
 
-    def parse(self, node: Node) -> PaDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> PaDevice:
         values, params = config.values, config.params
         address = values["Address"]
         lan_url = None

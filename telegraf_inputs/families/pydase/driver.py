@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...http_client import HttpClient, HttpError
 from ...keys import Custom, Integer, Keys, Number, Section, Text
 from ...logs import excerpt
@@ -158,8 +158,7 @@ class PydaseDriver(Driver):
     def connect(device: PydaseDevice) -> PydaseSession:
         return PydaseSession()
 
-    def parse(self, node: Node) -> PydaseDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> PydaseDevice:
         values = config.values
         url = base_url(values["Address"], values["Port"], node)
         channels = []

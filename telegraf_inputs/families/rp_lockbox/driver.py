@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, requests_of
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Integer, Keys, Number, Section, Text
 from ...lineprotocol import FieldValue
 from ...logs import describe, excerpt
@@ -151,8 +151,7 @@ class LockboxDriver(Driver):
     def connect(device: LockDevice) -> LineSocket:
         return LineSocket(device.host, device.port, device.timeout_s, read_termination=END, write_termination=END)
 
-    def parse(self, node: Node) -> LockDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> LockDevice:
         values = config.values
         host = values["Address"].strip()
         port = values["SCPIConnectionParams"]["Port"]

@@ -21,7 +21,7 @@ from typing import Any
 
 from ... import visa
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session, set_up
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Flag, Integer, Number, Text
 from ...logs import describe, excerpt
 from ...scpi import ERROR_REPLY, read_error_queue, split_units
@@ -326,8 +326,7 @@ class ScpiDriver(Driver):
 
     connect = staticmethod(open_instrument)
 
-    def parse(self, node: Node) -> ScpiDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> ScpiDevice:
         values, params = config.values, config.params
         fields = visa_fields(values, config.name, node)
         serial = fields["address"].upper().startswith("ASRL")

@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from ... import serial_lines
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Flag, Integer, Number, Text
 from ...lineprotocol import FieldValue
 from ...logs import describe
@@ -300,8 +300,7 @@ class SmcHrsDriver(Driver):
 
     connect = staticmethod(open_serial)
 
-    def parse(self, node: Node) -> HrsDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> HrsDevice:
         match = MODEL_PATTERN.fullmatch(config.model)
         if match is None:
             raise node.error(f"{config.model!r} is not an SMC HRS model (e.g. SMC HRS012-AN-10-T)", "Model")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ...base import DeviceSpec, Reading
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Integer, Text
 from ...serial_lines import (
     BadReply,
@@ -193,8 +193,7 @@ class Sim922Driver(SerialDriver):
     declaration = DECLARATION
     session = Sim922Session
 
-    def parse(self, node: Node) -> Sim922Device:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> Sim922Device:
         channels = tuple(SimChannel(ch, _number(ch), ch.values["Type"]) for ch in config.channels)
         seen: dict[tuple[int, str], str] = {}
         for ch in channels:

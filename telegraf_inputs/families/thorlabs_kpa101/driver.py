@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, Node, parse_device
+from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Integer, Number, Text
 from ...logs import describe
 from ...serial_lines import PORT_ERRORS, NoReply, Port, Resync, open_serial
@@ -190,8 +190,7 @@ class Kpa101Driver(Driver):
     def __init__(self, ports: Callable[[], Iterable[Any]] = list_ports) -> None:
         self.ports = ports
 
-    def parse(self, node: Node) -> KpaDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> KpaDevice:
         values = config.values
         serial_number, address = values["SerialNumber"], values["Address"]
         if serial_number is None and (address is None or not address.strip()):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ... import visa
 from ...base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, requests_of, set_up
-from ...config import ConfigError, Declaration, Node, parse_device
+from ...config import ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Text
 from ...logs import describe, excerpt
 from ...scpi import read_error_queue
@@ -125,8 +125,7 @@ class Pm100Driver(Driver):
 
     connect = staticmethod(open_instrument)
 
-    def parse(self, node: Node) -> MeterDevice:
-        config = parse_device(node, DECLARATION)
+    def device_of(self, config: DeviceConfig, node: Node) -> MeterDevice:
         values = config.values
         fields = visa_fields(values, config.name, node, hint='the PM100D in its USBTMC ("PM100D" driver) mode is '
                              "USB0::0x1313::0x8078::<serial>::INSTR")  # fmt: skip
