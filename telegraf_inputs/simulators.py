@@ -45,6 +45,17 @@ def network_command_line(
     return parser.parse_args(argv)
 
 
+def serve_on_a_port(spec: ModuleSpec | None, kind: Any) -> Callable[..., int]:
+    """The ``main`` of a network simulator whose one option is its port: ``kind(port)``, started, serving until
+    Ctrl-C.  ``kind.title`` says what it simulates, and the running simulator's ``banner()`` where it is."""
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        sim = kind(network_command_line(spec, kind.title, argv).port).start()
+        return run_standalone(sim.banner(), sim.stop)
+
+    return main
+
+
 class QuietHandler(http.server.BaseHTTPRequestHandler):
     """An HTTP/1.1 handler of a simulated server (``HttpServer``): keep-alive, no log, replies never held back.
 

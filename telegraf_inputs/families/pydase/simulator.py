@@ -30,8 +30,7 @@ from ...simulators import (
     QuietHandler,
     close_server,
     deliver,
-    network_command_line,
-    run_standalone,
+    serve_on_a_port,
 )
 from .protocol import API
 
@@ -147,6 +146,8 @@ class Handler(QuietHandler):
 
 
 class PydaseSimulator:
+    title = "pydase service (REST API) on 127.0.0.1; prints the Address and Port"
+
     def __init__(self, port: int = 0) -> None:
         self.started = time.monotonic()
         self.drift = True
@@ -159,6 +160,9 @@ class PydaseSimulator:
     @property
     def address(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def banner(self) -> str:
+        return f"simulated pydase service; Address: 127.0.0.1, Port: {self.port}"
 
     def start(self) -> PydaseSimulator:
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
@@ -217,10 +221,7 @@ class PydaseSimulator:
         return 200, json.dumps(serialize(value, path)).encode()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = network_command_line(__spec__, "pydase service (REST API) on 127.0.0.1; prints the Address and Port", argv)
-    sim = PydaseSimulator(args.port).start()
-    return run_standalone(f"simulated pydase service; Address: 127.0.0.1, Port: {sim.port}", sim.stop)
+main = serve_on_a_port(__spec__, PydaseSimulator)
 
 
 if __name__ == "__main__":

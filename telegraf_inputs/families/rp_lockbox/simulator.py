@@ -20,7 +20,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from ...simulators import LineServer, network_command_line, run_standalone
+from ...simulators import LineServer, serve_on_a_port
 from .protocol import END, readme_name
 
 QUERY = re.compile(
@@ -65,6 +65,11 @@ def result_double(value: float) -> str:
 class LockboxSimulator(LineServer):
     reply_end = END.encode("ascii")
 
+    title = "rp-lockbox SCPI server on 127.0.0.1; prints its port"
+
+    def banner(self) -> str:
+        return f"simulated rp-lockbox; Address: 127.0.0.1, SCPIConnectionParams.Port: {self.port}"
+
     def __init__(self, port: int = 0) -> None:
         super().__init__(port)
         self.box = Lockbox()
@@ -87,10 +92,7 @@ class LockboxSimulator(LineServer):
         return f"{number:g}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = network_command_line(__spec__, "rp-lockbox SCPI server on 127.0.0.1; prints its port", argv)
-    sim = LockboxSimulator(args.port).start()
-    return run_standalone(f"simulated rp-lockbox; Address: 127.0.0.1, SCPIConnectionParams.Port: {sim.port}", sim.stop)
+main = serve_on_a_port(__spec__, LockboxSimulator)
 
 
 if __name__ == "__main__":

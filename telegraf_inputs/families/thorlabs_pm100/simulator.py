@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from ...simulators import LineServer, TextFaults, network_command_line, run_standalone
+from ...simulators import LineServer, TextFaults, serve_on_a_port
 from .protocol import NO_MEASUREMENT
 
 IDN = "Thorlabs,PM100D,P0035093,2.8.1"
@@ -54,6 +54,11 @@ class Faults(TextFaults):
 
 
 class Pm100Simulator(LineServer):
+    title = "Thorlabs PM100D, SCPI on 127.0.0.1; prints the VISA resource"
+
+    def banner(self) -> str:
+        return f"simulated Thorlabs PM100D; Address: {self.address}"
+
     def __init__(self, port: int = 0) -> None:
         super().__init__(port)
         self.watts = 1.25e-3
@@ -115,10 +120,7 @@ class Pm100Simulator(LineServer):
         }[name]
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = network_command_line(__spec__, "Thorlabs PM100D, SCPI on 127.0.0.1; prints the VISA resource", argv)
-    sim = Pm100Simulator(args.port).start()
-    return run_standalone(f"simulated Thorlabs PM100D; Address: {sim.address}", sim.stop)
+main = serve_on_a_port(__spec__, Pm100Simulator)
 
 
 if __name__ == "__main__":
