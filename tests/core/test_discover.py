@@ -12,7 +12,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import executable, parse_lines
+from tests.tcp import TcpServer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the serial simulators are ptys")
 
@@ -29,24 +29,14 @@ def discover(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
-class Mute:
+class Mute(TcpServer):
     """A TCP port that accepts and never answers (a hung instrument), or answers garbage to anything."""
 
     def __init__(self, garbage: bytes = b"") -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
         self.garbage = garbage
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
-
-    def _talk(self, conn: socket.socket) -> None:
+    def talk(self, conn: socket.socket) -> None:
         with conn:
             try:
                 while conn.recv(4096):
@@ -54,9 +44,6 @@ class Mute:
                         conn.sendall(self.garbage)
             except OSError:
                 pass
-
-    def stop(self) -> None:
-        self.server.close()
 
 
 @pytest.fixture

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from typing import Any
 
 import pytest
 
 from telegraf_inputs.http_client import HttpClient, HttpError
+from tests.tcp import TcpServer
 
 
-class RawServer:
+class RawServer(TcpServer):
     """Answers each request on a connection with ``{"n": <request number>}``; records requests and connections.
 
     ``then`` is sent on the connection right after the first reply, unasked (a late or stray reply);
@@ -25,23 +25,11 @@ class RawServer:
     """
 
     def __init__(self, then: bytes = b"", close_after_reply: bool = False) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
         self.requests: list[bytes] = []
-        self.connections = 0
         self.then, self.close_after_reply = then, close_after_reply
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def talk(self, conn: socket.socket) -> None:
         data = b""
         with conn:
             try:

@@ -17,6 +17,8 @@ import sys
 import threading
 from typing import Any
 
+from tests.tcp import TcpServer
+
 
 class Instrument:
     def __init__(self, joins: bool = True) -> None:
@@ -62,31 +64,19 @@ class Instrument:
         return ";".join(answers) if answers else None
 
 
-class TcpServed:
+class TcpServed(TcpServer):
     """The instrument on 127.0.0.1: messages end in ``message_end``, replies in ``reply_end``."""
 
     def __init__(self, instrument: Instrument, message_end: bytes = b"\n", reply_end: bytes = b"\r\n") -> None:
         self.instrument = instrument
         self.message_end, self.reply_end = message_end, reply_end
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
     @property
     def address(self) -> str:
         return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def talk(self, conn: socket.socket) -> None:
         buffer = b""
         with conn:
             while data := conn.recv(4096):
