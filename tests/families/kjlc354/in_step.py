@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegraf_inputs.families.kjlc354.simulator import Kjlc354Simulator
 from tests.families.lab import TIMEOUT_S, serial_lab
-
-
-def simulator() -> Any:
-    from telegraf_inputs.families.kjlc354.simulator import Kjlc354Simulator
-
-    return Kjlc354Simulator()
 
 
 def entry(path: str) -> dict[str, Any]:
@@ -22,4 +17,4 @@ def entry(path: str) -> dict[str, Any]:
                          "cg2": {"Type": "CG2Pressure", "field-key": "cg2"}}}  # fmt: skip
 
 
-lab = serial_lab(simulator, entry)
+lab = serial_lab(Kjlc354Simulator, entry)

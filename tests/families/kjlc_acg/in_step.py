@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegraf_inputs.families.kjlc_acg.simulator import AcgSimulator
 from tests.families.lab import TIMEOUT_S, serial_lab
-
-
-def simulator() -> Any:
-    from telegraf_inputs.families.kjlc_acg.simulator import AcgSimulator
-
-    return AcgSimulator()
 
 
 def entry(path: str) -> dict[str, Any]:
@@ -25,4 +20,4 @@ def entry(path: str) -> dict[str, Any]:
     }
 
 
-lab = serial_lab(simulator, entry)
+lab = serial_lab(AcgSimulator, entry)

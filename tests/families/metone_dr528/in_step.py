@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegraf_inputs.families.metone_dr528.simulator import Dr528Simulator
 from tests.families.lab import TIMEOUT_S, serial_lab
-
-
-def simulator() -> Any:
-    from telegraf_inputs.families.metone_dr528.simulator import Dr528Simulator
-
-    return Dr528Simulator()
 
 
 def entry(path: str) -> dict[str, Any]:
@@ -21,4 +16,4 @@ def entry(path: str) -> dict[str, Any]:
                          "RH(%)": {"Type": "RH(%)", "field-key": "humidity"}}}  # fmt: skip
 
 
-lab = serial_lab(simulator, entry)
+lab = serial_lab(Dr528Simulator, entry)

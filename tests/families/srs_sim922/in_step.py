@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegraf_inputs.families.srs_sim922.simulator import Sim922Simulator
 from tests.families.lab import TIMEOUT_S, serial_lab
-
-
-def simulator() -> Any:
-    from telegraf_inputs.families.srs_sim922.simulator import Sim922Simulator
-
-    return Sim922Simulator()
 
 
 def entry(path: str) -> dict[str, Any]:
@@ -21,4 +16,4 @@ def entry(path: str) -> dict[str, Any]:
             | {"v1": {"DeviceChannel": 1, "Type": "Voltage", "field-key": "v1"}}}  # fmt: skip
 
 
-lab = serial_lab(simulator, entry)
+lab = serial_lab(Sim922Simulator, entry)

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegraf_inputs.families.thorlabs_kpa101.simulator import Kpa101Simulator
 from tests.families.lab import TIMEOUT_S, serial_lab
-
-
-def simulator() -> Any:
-    from telegraf_inputs.families.thorlabs_kpa101.simulator import Kpa101Simulator
-
-    return Kpa101Simulator()
 
 
 def entry(path: str) -> dict[str, Any]:
@@ -20,4 +15,4 @@ def entry(path: str) -> dict[str, Any]:
             "Channels": {t: {"Type": t, "field-key": t} for t in ("XDiff", "YDiff", "Sum")}}  # fmt: skip
 
 
-lab = serial_lab(simulator, entry)
+lab = serial_lab(Kpa101Simulator, entry)
