@@ -84,6 +84,15 @@ class Wire:
     limit: int = 256
 
 
+@dataclass(frozen=True)
+class Picked:
+    """A channel whose value is picked out of one reply all the device's channels share (a frame, a
+    record): its settings and its Type."""
+
+    config: ChannelConfig
+    type: str
+
+
 def requests_of(channels: Sequence[Asked], first: Sequence[str] = ()) -> list[str]:
     """The distinct requests of a gather, in order (``first`` before the channels')."""
     return list(dict.fromkeys([*first, *(ch.request for ch in channels)]))

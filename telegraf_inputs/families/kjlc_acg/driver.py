@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ...base import DeviceSpec, Reading
+from ...base import DeviceSpec, Picked, Reading
 from ...config import ChannelConfig, Declaration, DeviceConfig, Node
 from ...keys import Text
 from ...lineprotocol import FieldValue
@@ -34,14 +34,8 @@ MAX_BYTES = 8 * FRAME_LENGTH
 
 
 @dataclass(frozen=True)
-class AcgChannel:
-    config: ChannelConfig
-    type: str
-
-
-@dataclass(frozen=True)
 class AcgDevice(SerialDevice):
-    channels: tuple[AcgChannel, ...] = ()
+    channels: tuple[Picked, ...] = ()
 
 
 DECLARATION = Declaration(
@@ -85,7 +79,7 @@ class AcgSession(SerialSession):
         return [_reading(ch, frame, when) for ch in device.channels]
 
 
-def _reading(ch: AcgChannel, frame: Frame | FrameError, when: int) -> Reading:
+def _reading(ch: Picked, frame: Frame | FrameError, when: int) -> Reading:
     if isinstance(frame, FrameError):
         return Reading(ch.config, None, when, problem=str(frame), failed=True)
     if ch.type == "Status":
@@ -112,7 +106,7 @@ class AcgDriver(SerialDriver):
     session = AcgSession
 
     def device_of(self, config: DeviceConfig, node: Node) -> AcgDevice:
-        channels = tuple(AcgChannel(ch, ch.values["Type"]) for ch in config.channels)
+        channels = tuple(Picked(ch, ch.values["Type"]) for ch in config.channels)
         return AcgDevice(config=config, **serial_fields(config.values, 1), channels=channels)
 
     def fields(self, device: DeviceSpec) -> list[tuple[ChannelConfig, tuple[str, ...]]]:

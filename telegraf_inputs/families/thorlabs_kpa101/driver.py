@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
-from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
+from ...base import DeviceError, DeviceSpec, Driver, Picked, Reading, Session
+from ...config import ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Integer, Number, Text
 from ...logs import describe
 from ...serial_lines import PORT_ERRORS, NoReply, Port, Resync, open_serial
@@ -42,17 +42,11 @@ MAX_SKIPPED = 4  # unsolicited messages skipped while waiting for the reply
 
 
 @dataclass(frozen=True)
-class KpaChannel:
-    config: ChannelConfig
-    type: str
-
-
-@dataclass(frozen=True)
 class KpaDevice(DeviceSpec):
     serial_number: int | None = None
     address: str | None = None
     timeout_s: float = 5.0
-    channels: tuple[KpaChannel, ...] = ()
+    channels: tuple[Picked, ...] = ()
 
 
 DECLARATION = Declaration(
@@ -204,7 +198,7 @@ class Kpa101Driver(Driver):
             serial_number=serial_number,
             address=address.strip() if address else None,
             timeout_s=timeout_s,
-            channels=tuple(KpaChannel(ch, ch.values["Type"]) for ch in config.channels),
+            channels=tuple(Picked(ch, ch.values["Type"]) for ch in config.channels),
         )
 
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
