@@ -32,7 +32,8 @@ def test_older_logger_file_reads_unchanged_but_for_the_port(tmp_path: Path, chil
     config = write_config(tmp_path, entries)
     chiller.chillers[1].set_point = 21.5
     result = run_once(["--config", str(config)], name=EXE)
-    assert result.returncode == 0, result.stderr
+    # what the simulator heard, should no reply come (a rare failure seen only on a loaded machine)
+    assert result.returncode == 0, (result.stderr, chiller.log, chiller.line_mismatches)
     pv, sv = parse_lines(result.stdout)
     device = "Chiller for 1064 nm fiber amplifier"
     assert pv["measurement"] == sv["measurement"] == "temperature"
