@@ -101,7 +101,7 @@ def _rows(keys: Iterable[Key], where: str, path: str = "") -> list[str]:
 
 
 def key_table(declaration: Declaration) -> str:
-    """The family's own keys (those every family shares are in docs/configuration.md), as a Markdown table."""
+    """The family's own keys (those every family shares are in docs/devices-file.md), as a Markdown table."""
     rows = _rows(declaration.device, "")
     rows += _rows(declaration.device_params, "", "DeviceSpecificParams.")
     rows += _rows(declaration.channel, "channel ")

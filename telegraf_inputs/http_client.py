@@ -183,6 +183,20 @@ def _idle_and_open(conn: http.client.HTTPConnection) -> bool:
     return not readable
 
 
+class _Link:
+    """The kept-alive connection to one origin, and how requests go on it: through an http:// proxy, a request
+    names the whole URL and carries the proxy's credentials."""
+
+    __slots__ = ("conn", "absolute", "proxy_headers")
+
+    def __init__(
+        self, conn: http.client.HTTPConnection, absolute: bool = False, proxy_headers: dict[str, str] | None = None
+    ) -> None:
+        self.conn = conn
+        self.absolute = absolute
+        self.proxy_headers = proxy_headers or {}
+
+
 class HttpClient:
     """GETs JSON over kept-alive connections: bounded bodies, total deadlines, redirects kept on origin.
 
@@ -198,7 +212,7 @@ class HttpClient:
     def __init__(self) -> None:
         self.deadline = _Deadline()
         self.proxies = _environment_proxies()
-        self.connections: dict[tuple[str, str, int | None], http.client.HTTPConnection] = {}
+        self.connections: dict[tuple[str, str, int | None], _Link] = {}
         self._tls: ssl.SSLContext | None = None
 
     def get_json(
@@ -258,14 +272,14 @@ class HttpClient:
             return body, status, {**reply_headers, "reason": reason}
         raise HttpError(f"{what}: more than {self.MAX_REDIRECTS} redirects")
 
-    def _connection(self, key: tuple[str, str, int | None], timeout: float) -> tuple[http.client.HTTPConnection, bool]:
-        """The kept-alive connection to an origin, or a new one; and whether it goes through a proxy (absolute URLs)."""
+    def _connection(self, key: tuple[str, str, int | None], timeout: float) -> _Link:
+        """The kept-alive connection to an origin, or a new one (through the environment's proxy, if any)."""
         scheme, host, port = key
-        conn = self.connections.get(key)
-        if conn is not None and _idle_and_open(conn):
-            return conn, getattr(conn, "_absolute", False)
-        if conn is not None:
-            conn.close()
+        link = self.connections.get(key)
+        if link is not None and _idle_and_open(link.conn):
+            return link
+        if link is not None:
+            link.conn.close()
         proxy = None if _bypassed(host, self.proxies) else (self.proxies.get(scheme) or self.proxies.get("all"))
         target_host = f"[{host}]" if ":" in host else host
         if scheme == "https" and self._tls is None:
@@ -281,17 +295,18 @@ class HttpClient:
                 pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
                 auth["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode()
             if scheme == "https":
-                conn = http.client.HTTPSConnection(parts.hostname, parts.port or 80, timeout=timeout, context=self._tls)
-                conn.set_tunnel(target_host, port, headers=auth)
+                tunnel = http.client.HTTPSConnection(parts.hostname, parts.port or 80, timeout=timeout,
+                                                     context=self._tls)  # fmt: skip
+                tunnel.set_tunnel(target_host, port, headers=auth)
+                link = _Link(tunnel)
             else:
-                conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-                conn._absolute, conn._proxy_headers = True, auth  # type: ignore[attr-defined]
+                link = _Link(http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout), True, auth)
         elif scheme == "https":
-            conn = http.client.HTTPSConnection(target_host, port, timeout=timeout, context=self._tls)
+            link = _Link(http.client.HTTPSConnection(target_host, port, timeout=timeout, context=self._tls))
         else:
-            conn = http.client.HTTPConnection(target_host, port, timeout=timeout)
-        self.connections[key] = conn
-        return conn, getattr(conn, "_absolute", False)
+            link = _Link(http.client.HTTPConnection(target_host, port, timeout=timeout))
+        self.connections[key] = link
+        return link
 
     def _exchange(
         self, url: str, headers: dict[str, str], deadline: float, timeout_s: float, what: str, retry: bool = True
@@ -309,17 +324,17 @@ class HttpClient:
         answered = False
         reused = False
         try:
-            conn, absolute = self._connection(key, max(0.001, deadline - time.monotonic()))
+            link = self._connection(key, max(0.001, deadline - time.monotonic()))
+            conn = link.conn
             reused = conn.sock is not None
-            target = url if absolute else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            target = url if link.absolute else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             conn.timeout = max(0.001, deadline - time.monotonic())
             if conn.sock is None:
                 conn.connect()
             else:
                 conn.sock.settimeout(conn.timeout)
             conn.putrequest("GET", target)
-            sent = {"User-Agent": "telegraf-lab", "Accept": "application/json", **headers,
-                    **getattr(conn, "_proxy_headers", {})}  # fmt: skip
+            sent = {"User-Agent": "telegraf-lab", "Accept": "application/json", **headers, **link.proxy_headers}
             for name, value in sent.items():
                 conn.putheader(name, value)
             conn.endheaders()
@@ -378,10 +393,11 @@ class HttpClient:
         """A connection that failed is never used again: a late reply on it cannot answer a later question."""
         if conn is not None:
             conn.close()
-        if self.connections.get(key) is conn:
+        link = self.connections.get(key)
+        if link is not None and link.conn is conn:
             self.connections.pop(key, None)
 
     def close(self) -> None:
-        for conn in self.connections.values():
-            conn.close()
+        for link in self.connections.values():
+            link.conn.close()
         self.connections.clear()

@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from .base import DeviceSpec
 from .serial_lines import SerialDevice
-from .simulators import LateFaults, deliver, run_standalone, simulate_per_connection
+from .simulators import LateFaults, deliver, run_standalone, simulate_per_connection, simulator_parser
 
 #: baud rate, data bits, parity, stop bits (as serial_lines.Line)
 LineSetting = tuple[int, int, str, float]
@@ -285,11 +285,8 @@ class LineSimulator:
     ) -> tuple[argparse.Namespace, dict[str, Any]]:
         """The standalone simulator's arguments (the family's ``options``, the line's settings with the
         instrument's as defaults, --link and --socket), and the line and transport as keyword arguments."""
-        spec = sys.modules[cls.__module__].__spec__  # run with -m, the module is __main__ but its spec is named
-        parser = argparse.ArgumentParser(
-            prog=f"python -m {spec.name if spec else cls.__module__}",
-            description=f"Simulated {cls.title} on a pseudo-terminal; prints the path to use as Address.",
-        )
+        what = f"Simulated {cls.title} on a pseudo-terminal; prints the path to use as Address."
+        parser = simulator_parser(sys.modules[cls.__module__].__spec__, what)
         if options is not None:
             options(parser)
         baud, size, parity, stop = cls.default_line

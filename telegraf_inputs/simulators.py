@@ -26,19 +26,23 @@ def run_standalone(banner: str, stop: Callable[[], None]) -> int:
     return 0
 
 
+def simulator_parser(spec: ModuleSpec | None, description: str) -> argparse.ArgumentParser:
+    """A standalone simulator's argument parser, named as it is run: ``python -m <module>`` (``spec`` is the
+    module's ``__spec__``: run with -m, the module is __main__ but its spec keeps the name)."""
+    return argparse.ArgumentParser(
+        prog=f"python -m {spec.name if spec else 'telegraf_inputs'}", description=description
+    )
+
+
 def network_command_line(
     spec: ModuleSpec | None,
     what: str,
     argv: Sequence[str] | None,
     options: Callable[[argparse.ArgumentParser], object] | None = None,
     port: int = 0,
-    epilog: str | None = None,
 ) -> argparse.Namespace:
-    """A standalone network simulator's arguments: ``options`` of its own, then --port (``port`` by default).
-
-    ``spec`` is the simulator module's ``__spec__``: run with -m, the module is __main__ but its spec is named."""
-    parser = argparse.ArgumentParser(prog=f"python -m {spec.name if spec else 'telegraf_inputs'}",
-                                     description=f"Simulated {what}.", epilog=epilog)  # fmt: skip
+    """A standalone network simulator's arguments: ``options`` of its own, then --port (``port`` by default)."""
+    parser = simulator_parser(spec, f"Simulated {what}.")
     if options is not None:
         options(parser)
     parser.add_argument("--port", type=int, default=port, help=f"TCP port (default {port}; 0: any free one)")
