@@ -313,9 +313,13 @@ class LineSimulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving; the line is closed by the serving thread as it ends, never under it (a closed fd
+        number is soon another pty's, and a thread still polling it would read that pty's bytes)."""
         self._stop.set()
-        self._thread.join(2)
-        self._close()
+        if self._thread.is_alive():
+            self._thread.join(10)
+        else:
+            self._close()
 
     def vanish(self) -> None:
         """The USB adapter is unplugged: the port fails and its path disappears."""
@@ -338,12 +342,18 @@ class LineSimulator:
         self._line, self._path = line, line.path
 
     def _close(self) -> None:
-        if self._line is not None:
-            self._line.close()
-        self._line = None
+        line, self._line = self._line, None
+        if line is not None:
+            line.close()
 
     # ------------------------------------------------------------------ serving
     def _serve(self) -> None:
+        try:
+            self._serve_until_stopped()
+        finally:
+            self._close()
+
+    def _serve_until_stopped(self) -> None:
         buffer = b""
         while not self._stop.is_set():
             while not self._commands.empty():
@@ -418,10 +428,12 @@ class LineSimulator:
         half = len(data) // 2
         for part in (data[:half], data[half:]):
             time.sleep(len(part) * self.char_time)
+            line = self._line
+            if line is None:
+                return
             try:
-                assert self._line is not None
-                self._line.write(part)
-            except (OSError, AssertionError):
+                line.write(part)
+            except OSError:
                 return
 
 

@@ -175,3 +175,32 @@ def test_the_standalone_simulator_serves_the_line_it_is_told(tmp_path: Path, ent
     finally:
         sim.terminate()
         sim.wait(10)
+
+
+def test_a_stopped_simulator_closes_its_line_only_once_its_thread_is_gone() -> None:
+    """Stopped in the middle of a slow reply, the simulator's thread finishes before its pty's fds close.
+
+    A fd number closed under a thread still polling it is soon the next pty's (the next test's simulator),
+    and that thread would read the next pty's requests: the next test's instrument would hear nothing.
+    """
+    import os
+
+    import serial
+
+    sim = Mdt693bSimulator().start()
+    line = sim._line
+    assert line is not None and hasattr(line, "master")
+    sim.faults.delay_s = 2.5  # longer than the 2 s the simulator's stop once waited for its thread
+    port = serial.Serial(sim.path, 115200, timeout=0.1)
+    try:
+        port.write(b"xvoltage?" + sim.request_end)
+        deadline = time.monotonic() + 2
+        while not sim.log and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sim.log, "the simulator did not take the request"
+        sim.stop()
+        assert not sim._thread.is_alive()
+        with pytest.raises(OSError):
+            os.fstat(line.master)
+    finally:
+        port.close()

@@ -111,7 +111,8 @@ if sys.platform != "win32":
             self.speed = getattr(termios, f"B{baud}")
             self.path = os.ttyname(self.slave)
             self.stop = threading.Event()
-            threading.Thread(target=self._serve, daemon=True).start()
+            self.thread = threading.Thread(target=self._serve, daemon=True)
+            self.thread.start()
 
         def _serve(self) -> None:
             buffer = b""
@@ -134,6 +135,9 @@ if sys.platform != "win32":
                         os.write(self.master, reply.encode() + self.reply_end)
 
         def close(self) -> None:
+            # the serving thread must be gone before its fds are closed: a fd number closed under a
+            # thread still polling it is soon the next pty's, and the thread would read that pty's requests
             self.stop.set()
+            self.thread.join()
             os.close(self.master)
             os.close(self.slave)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import threading
 import time
 import tty
@@ -48,14 +49,15 @@ class ScriptedChiller:
         for expected, reply in self.script:
             got = b""
             end = time.monotonic() + 5
-            while len(got) < len(expected) and time.monotonic() < end:
-                got += os.read(self.master, len(expected) - len(got))
+            while len(got) < len(expected) and (left := end - time.monotonic()) > 0:
+                if select.select([self.master], [], [], left)[0]:
+                    got += os.read(self.master, len(expected) - len(got))
             self.received.append(got)
             if reply:
                 os.write(self.master, reply)
 
     def close(self) -> None:
-        self.thread.join(5)
+        self.thread.join()  # before its fds close: a reused fd number would hand it the next pty's bytes
         os.close(self.master)
         os.close(self.slave)
 
