@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import os
 import socket
 import threading
 import time
@@ -13,6 +14,24 @@ from importlib.machinery import ModuleSpec
 from typing import Any, Protocol, TypeVar
 
 from .base import DeviceSpec, by_connection
+
+#: holds every simulator's clock at this many seconds after its start (reproducible readings, as the
+#: cases' expected lines need them); unset, the clocks run
+FROZEN_CLOCK = "TELEGRAF_LAB_SIM_TIME"
+
+
+def stopwatch() -> Callable[[], float]:
+    """A simulator's clock: seconds since it started, which every simulated drift is a function of.
+
+    Injectable: give a simulator another (``sim.elapsed = lambda: 15.0``), or set ``TELEGRAF_LAB_SIM_TIME``
+    for the simulators ``--simulate`` starts.
+    """
+    frozen = os.environ.get(FROZEN_CLOCK)
+    if frozen is not None:
+        held = float(frozen)
+        return lambda: held
+    start = time.monotonic()
+    return lambda: time.monotonic() - start
 
 
 def run_standalone(banner: str, stop: Callable[[], None]) -> int:

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from ...modbus import TCP_HEADER, tcp_frame
-from ...simulators import LateFaults, TcpServer, deliver, network_command_line, run_standalone
+from ...simulators import LateFaults, TcpServer, deliver, network_command_line, run_standalone, stopwatch
 from .protocol import COUNT, FIRST, HOURS3, QUANTITIES, WARNINGS2, WARNINGS3, float_of_flags, float_words
 
 
@@ -57,7 +57,7 @@ class CpaSimulator(TcpServer):
         self.faults = Faults()
         self.floats2: dict[int, float] = {}  # 2.x panel: register -> a float sent as it is (NaN, 1.5 ...)
         self.requests: list[bytes] = []
-        self.started = time.monotonic()
+        self.elapsed = stopwatch()
 
     @property
     def address(self) -> str:
@@ -66,7 +66,7 @@ class CpaSimulator(TcpServer):
     def registers(self) -> list[int]:
         """Registers 1 to 55 (or 53) as the panel holds them now."""
         regs = [0] * (COUNT[self.panel] + FIRST)  # index = register number
-        drift = 1 + 0.002 * math.sin(2 * math.pi * (time.monotonic() - self.started) / 120)
+        drift = 1 + 0.002 * math.sin(2 * math.pi * self.elapsed() / 120)
         regs[1], regs[2] = self.state, int(self.running)
         regs[29], regs[30], regs[31], regs[32] = self.pressure_scale, self.temperature_scale, 4321, 0x0401
         for name, quantity in QUANTITIES.items():

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...lan_sim import LanServed
-from ...simulators import LateFaults, deliver, drip, run_standalone
+from ...simulators import LateFaults, deliver, drip, run_standalone, stopwatch
 from .protocol import NO_ERROR, OVERLOAD, format_reading
 from .protocol import parse_channel_list as _parse_channel_list
 
@@ -202,6 +202,7 @@ class Instrument:
         self.faults = Faults()
         self.scan_time_s = scan_time_s  # how long a scan (READ?, INIT) takes; the instrument is busy meanwhile
         self.random = random.Random(seed)
+        self.elapsed = stopwatch()  # the clock every channel's drift follows
         self.lock = threading.Lock()
         self.log: list[str] = []  # every command received, for tests and curious users
         self.reset()
@@ -400,7 +401,7 @@ class Instrument:
             raise SCPIError(-230, "Data corrupt or stale")
         if self.scan_time_s:
             time.sleep(self.scan_time_s)
-        t = time.time()
+        t = self.elapsed()
         return [(self.value(ch, t), ch) for ch in self.scan for _ in range(self.trigger_count)]
 
     def _format(self, readings: list[tuple[float, int]]) -> str:

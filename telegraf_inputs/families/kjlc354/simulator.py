@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...serial_sim import LineSimulator, split_at
-from ...simulators import run_standalone
+from ...simulators import run_standalone, stopwatch
 from .protocol import CG_OVER_RANGE, END, IG_OFF, format_pressure, reply
 
 
@@ -33,10 +33,10 @@ class Gauge:
     cg2_torr: float = 7.6e2
     filament_on: bool = True
     cg_unplugged: bool = False
-    started: float = field(default_factory=time.monotonic)
+    elapsed: Callable[[], float] = field(default_factory=stopwatch)
 
     def ion(self) -> float:
-        t = time.monotonic() - self.started
+        t = self.elapsed()
         return self.base_torr * (1 + 0.1 * math.sin(2 * math.pi * t / 300))
 
 

@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from ...serial_sim import LineSimulator
-from ...simulators import run_standalone
+from ...simulators import run_standalone, stopwatch
 from .protocol import FrameError, encode, full_scale
 
 
@@ -47,13 +47,13 @@ class AcgSimulator(LineSimulator):
         self.value: int | None = None  # a fixed raw value instead of the drifting pressure
         self.garble = False
         self.frames = 0
-        self.started = time.monotonic()
+        self.elapsed = stopwatch()
         self.last = 0.0
 
     def raw(self) -> int:
         if self.value is not None:
             return self.value
-        t = time.monotonic() - self.started
+        t = self.elapsed()
         try:
             scale = full_scale(self.sensor_type)
         except FrameError:  # a code INFICON does not define: the gauge still sends something

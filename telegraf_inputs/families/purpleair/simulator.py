@@ -21,11 +21,21 @@ import math
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ...simulators import HttpServer, LateFaults, QuietHandler, deliver, drip, network_command_line, run_standalone
+from ...simulators import (
+    HttpServer,
+    LateFaults,
+    QuietHandler,
+    deliver,
+    drip,
+    network_command_line,
+    run_standalone,
+    stopwatch,
+)
 from .protocol import API_FIELDS, API_KEY_HEADER, AQI_PM25, LAN_KEYS, LAN_SINGLE, LAN_TIME_FORMAT, aqi
 
 ERRORS = {
@@ -47,9 +57,10 @@ class Sensor:
     pm25_cf1: float = 12.0  # µg/m³; channel B reads `b_factor` times A
     b_factor: float = 1.05
     humidity: float = 40.0
+    elapsed: Callable[[], float] = field(default_factory=stopwatch)  # the drift's clock (time stamps are real)
 
     def values(self, now: float) -> dict[str, Any]:
-        wobble = 1 + 0.1 * math.sin(now / 300 + self.index)
+        wobble = 1 + 0.1 * math.sin(self.elapsed() / 300 + self.index)
         a = round(self.pm25_cf1 * wobble, 2)
         out: dict[str, Any] = {"sensor_index": self.index, "name": self.name or f"Sensor {self.index}"}
         out["last_seen"] = int(now - 60 - self.stale_s)  # reports every 2 minutes

@@ -31,6 +31,7 @@ from ...simulators import (
     close_server,
     deliver,
     serve_on_a_port,
+    stopwatch,
 )
 from .protocol import API
 
@@ -149,7 +150,7 @@ class PydaseSimulator:
     title = "pydase service (REST API) on 127.0.0.1; prints the Address and Port"
 
     def __init__(self, port: int = 0) -> None:
-        self.started = time.monotonic()
+        self.elapsed = stopwatch()
         self.drift = True
         self.service: dict[str, Any] = default_service()
         self.faults = Faults()
@@ -200,7 +201,7 @@ class PydaseSimulator:
         if isinstance(value, Raises):
             raise value.error
         if isinstance(value, float) and self.drift:  # the readings drift
-            value *= 1 + 0.001 * math.sin(2 * math.pi * (time.monotonic() - self.started) / 60)
+            value *= 1 + 0.001 * math.sin(2 * math.pi * self.elapsed() / 60)
         return value
 
     def handle(self, target: str) -> tuple[int, bytes]:

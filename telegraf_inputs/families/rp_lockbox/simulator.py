@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 import re
 import struct
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...simulators import LineServer, serve_on_a_port
+from ...simulators import LineServer, serve_on_a_port, stopwatch
 from .protocol import END, readme_name
 
 QUERY = re.compile(
@@ -48,10 +48,10 @@ class Lockbox:
     pids: dict[str, Pid] = field(default_factory=lambda: {readme_name(i, o): Pid() for i in (1, 2) for o in (1, 2)})
     outputs: dict[int, float] = field(default_factory=lambda: {1: 0.125, 2: -0.25})
     levels: dict[int, float] = field(default_factory=lambda: {1: 0.0, 2: 0.5})  # each input its own level
-    started: float = field(default_factory=time.monotonic)
+    elapsed: Callable[[], float] = field(default_factory=stopwatch)
 
     def input(self, n: int) -> float:
-        t = time.monotonic() - self.started
+        t = self.elapsed()
         return round(self.levels[n] + 0.01 * n * math.sin(2 * math.pi * t / 10), 6)
 
 

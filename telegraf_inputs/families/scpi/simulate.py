@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ...base import DeviceSpec
-from ...simulators import simulate_per_connection
+from ...simulators import simulate_per_connection, stopwatch
 from .driver import ScpiDevice
 from .protocol import Parsing
 from .simulator import DEFAULT_IDN, Answer, ScpiSimulator, reply_for
@@ -15,9 +15,9 @@ from .simulator import DEFAULT_IDN, Answer, ScpiSimulator, reply_for
 log = logging.getLogger("telegraf_inputs")
 
 
-def _answer(query: str, parsings: list[Parsing]) -> Answer:
+def _answer(query: str, parsings: list[Parsing], elapsed: Callable[[], float]) -> Answer:
     def answer() -> str:
-        return reply_for(parsings, query) or "?"
+        return reply_for(parsings, query, elapsed()) or "?"
 
     return answer
 
@@ -36,8 +36,9 @@ def simulate(devices: Sequence[DeviceSpec]) -> tuple[list[DeviceSpec], Callable[
                             "the simulator answers it with '?'", query)  # fmt: skip
         first = group[0]  # check_all made sure devices sharing a connection share its terminations
         idn = next((d.visa_idn for d in group if d.visa_idn), None)
+        elapsed = stopwatch()
         return ScpiSimulator(
-            {query: _answer(query, parsings) for query, parsings in by_query.items()},
+            {query: _answer(query, parsings, elapsed) for query, parsings in by_query.items()},
             error_query=next((d.error_query for d in group if d.error_query), None),
             read_termination=first.read_termination,
             write_termination=first.write_termination,

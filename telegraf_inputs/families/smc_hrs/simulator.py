@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...modbus import crc16, with_crc
 from ...serial_sim import LineFaults, LineSimulator
-from ...simulators import run_standalone
+from ...simulators import run_standalone, stopwatch
 from .protocol import ACK, ALARM_BITS, ETX, NAK, STX, bcc
 
 
@@ -63,10 +63,10 @@ class Chiller:
     flow: float = 31.4  # L/min, HRS100/150 only
     alarm_words: list[int] = field(default_factory=lambda: [0, 0, 0])
     pressure_unit_psi: bool = False
-    started: float = field(default_factory=time.monotonic)
+    elapsed: Callable[[], float] = field(default_factory=stopwatch)
 
     def temperature(self) -> float:
-        t = time.monotonic() - self.started
+        t = self.elapsed()
         return self.set_point + 0.4 * math.sin(2 * math.pi * t / 120) + 0.1 * math.sin(2 * math.pi * t / 17)
 
     def registers(self, model: str) -> list[int]:

@@ -18,10 +18,10 @@ Run standalone:  python -m telegraf_inputs.families.srs_ctc100.simulator --link 
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 from ...serial_sim import LineSimulator
+from ...simulators import stopwatch
 from .protocol import COMMAND_END, REPLY_END, format_number, remote_name
 
 ERROR = b"Error: invalid command" + REPLY_END
@@ -52,12 +52,12 @@ class Ctc100Simulator(LineSimulator):
         self.open_sensors: set[str] = set()
         self.custom: dict[str, float] = {}  # further queries it answers (a config's Custom ones, with --simulate)
         self.error = "0,NO ERROR"
-        self.started = time.monotonic()
+        self.elapsed = stopwatch()
 
     def _value(self, name: str) -> float:
         if name in self.open_sensors:
             return math.nan
-        t = time.monotonic() - self.started
+        t = self.elapsed()
         return self.values[name] * (1 + 0.005 * math.sin(2 * math.pi * t / 300))
 
     def respond(self, request: bytes) -> bytes | None:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...serial_sim import LineSimulator, split_at
-from ...simulators import run_standalone
+from ...simulators import run_standalone, stopwatch
 from .protocol import COMMAND_END, REPLY_END, format_values
 
 CONN = re.compile(r'CONN\s+(\d)\s*,\s*"([^"]+)"')
@@ -39,10 +39,10 @@ RAWN = re.compile(r"(RAWN|GETN)\?\s*(\d)\s*,\s*(\d+)")
 class Module:
     kelvin: list[float] = field(default_factory=lambda: [4.2, 40.1, 77.3, 295.0])
     disconnected: set[int] = field(default_factory=set)
-    started: float = field(default_factory=time.monotonic)
+    elapsed: Callable[[], float] = field(default_factory=stopwatch)
 
     def temperatures(self) -> list[float]:
-        t = time.monotonic() - self.started
+        t = self.elapsed()
         drift = 1 + 0.01 * math.sin(2 * math.pi * t / 300)
         return [0.0 if i + 1 in self.disconnected else k * drift for i, k in enumerate(self.kelvin)]
 

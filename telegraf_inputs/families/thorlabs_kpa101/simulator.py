@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 import struct
-import time
 from typing import Any
 
 from ...serial_sim import LineSimulator
+from ...simulators import stopwatch
 from .protocol import (
     GET_PARAMS,
     HEADER,
@@ -54,7 +54,7 @@ class Kpa101Simulator(LineSimulator):
         self.readings = Readings(xdiff=3277, ydiff=-1638, sum=32767, xpos=2000, ypos=-1000)
         self.status_next = False
         self.unknown_next = False
-        self.started = time.monotonic()
+        self.elapsed = stopwatch()
 
     def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
         if len(buffer) < HEADER:
@@ -70,7 +70,7 @@ class Kpa101Simulator(LineSimulator):
             return None  # not for this cube
         reply = None
         if message_id == REQ_PARAMS and param1 == READINGS:
-            drift = math.sin(2 * math.pi * (time.monotonic() - self.started) / 20)
+            drift = math.sin(2 * math.pi * self.elapsed() / 20)
             r = self.readings
             now = Readings(r.xdiff + round(30 * drift), r.ydiff, r.sum, r.xpos + round(30 * drift), r.ypos)
             reply = long_message(GET_PARAMS, readings_data(now))

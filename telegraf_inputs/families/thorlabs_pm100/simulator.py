@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from dataclasses import dataclass
 
-from ...simulators import LineServer, TextFaults, serve_on_a_port
+from ...simulators import LineServer, TextFaults, serve_on_a_port, stopwatch
 from .protocol import NO_MEASUREMENT
 
 IDN = "Thorlabs,PM100D,P0035093,2.8.1"
@@ -71,7 +70,7 @@ class Pm100Simulator(LineServer):
         self.sensor = SENSOR  # a PM100D2/D3 quotes its three text items
         self.errors: list[str] = []
         self.faults: Faults = Faults()
-        self.started = time.monotonic()
+        self.elapsed = stopwatch()
 
     @property
     def address(self) -> str:
@@ -106,7 +105,7 @@ class Pm100Simulator(LineServer):
         if name == "power":
             if self.faults.no_sensor:
                 return NO_MEASUREMENT
-            watts = self.watts * (1 + 0.01 * math.sin(2 * math.pi * (time.monotonic() - self.started) / 30))
+            watts = self.watts * (1 + 0.01 * math.sin(2 * math.pi * self.elapsed() / 30))
             value = 10 * math.log10(watts / 1e-3) if self.unit == "DBM" else watts
             return f"{value:.8E}"
         return {

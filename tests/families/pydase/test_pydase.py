@@ -22,7 +22,7 @@ EXE = "telegraf-pydase"
 @pytest.fixture
 def sim() -> Iterator[PydaseSimulator]:
     s = PydaseSimulator().start()
-    s.started -= 15  # a quarter period into the drift: values differ from the set ones by at most 0.1 %
+    s.elapsed = lambda: 15.0  # a quarter period into the drift: values differ from the set ones by at most 0.1 %
     yield s
     s.stop()
 
@@ -125,7 +125,7 @@ def test_every_access_path_the_driver_writes_is_the_one_pydase_resolves(
     sub: str, attribute: str, index: int | str, value: float
 ) -> None:
     sim = PydaseSimulator.__new__(PydaseSimulator)  # the resolver only, no server
-    sim.started, sim.drift = 0.0, True
+    sim.elapsed, sim.drift = (lambda: 0.0), True
     holder = {attribute: value}
     container: Any = [holder] * 6 if isinstance(index, int) else Keyed({index: holder})
     sim.service = {sub: container}
