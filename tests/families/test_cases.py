@@ -71,8 +71,9 @@ def test_the_cases_are_well_formed_and_of_their_family() -> None:
     for case in READ_CASES:
         assert {p.name for p in case.iterdir()} <= {"devices.json", "expected.out"}, case
         assert devices_of(case).exists(), case
-    assert {family_of(case) for case in READ_CASES} >= {family.name for family in registry.families()
-                                                        if (ROOT / "tests" / "families" / family.name).is_dir()}
+    assert {family_of(case) for case in READ_CASES} >= {
+        family.name for family in registry.families() if (ROOT / "tests" / "families" / family.name).is_dir()
+    }
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{family_of(c)}/{c.name}" for c in CASES])
