@@ -25,6 +25,7 @@ from .lineprotocol import FieldValue
 from .logs import describe
 from .nodes import ConfigError, Node
 from .transports import DRAIN_TIMEOUTS, serial_port_key
+from .vocabulary import Vocabulary
 
 T = TypeVar("T")
 log = logging.getLogger("telegraf_inputs")
@@ -396,13 +397,15 @@ class AskingSession(SerialSession):
 
 
 class AskingDriver(SerialDriver):
-    """A family whose channels are each one request: its ``declaration``, its device class, and ``request``
-    (a channel's request, from its settings; a ConfigError names what is wrong)."""
+    """A family whose channels are each one request: its ``declaration``, its device class, and its
+    ``vocabulary`` (each Type's request), or a ``request`` of its own (a ConfigError names what is wrong)."""
 
     device: ClassVar[type[AskedDevice]]
+    vocabulary: ClassVar[Vocabulary | None] = None
 
     def request(self, ch: ChannelConfig) -> str:
-        raise NotImplementedError
+        assert self.vocabulary is not None, f"{type(self).__name__}: no vocabulary, and no request of its own"
+        return self.vocabulary.request(ch.values["Type"], ch.values, ch.node.error)
 
     def device_of(self, config: DeviceConfig, node: Node) -> AskedDevice:
         channels = tuple(Asked(ch, self.request(ch), type=ch.values["Type"] or "") for ch in config.channels)

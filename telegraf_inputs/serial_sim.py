@@ -38,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 from .base import DeviceSpec
 from .serial_lines import SerialDevice
 from .simulators import LateFaults, deliver, run_standalone, simulate_per_connection, simulator_parser
+from .vocabulary import Vocabulary
 
 #: baud rate, data bits, parity, stop bits (as serial_lines.Line)
 LineSetting = tuple[int, int, str, float]
@@ -222,6 +223,7 @@ class LineSimulator:
     request_end = b""  # a request ends with these bytes (next_request); empty: the family frames its own
     error_answer: bytes | None = None  # the instrument's error reply, for faults.error_next
     reset_on_silence = False  # drop a partial request when the line falls silent (frames that end by silence)
+    vocabulary: Vocabulary | None = None  # the family's channel Types: each request's answer is a method here
 
     def __init__(
         self,
@@ -261,8 +263,22 @@ class LineSimulator:
         return split_at(buffer, self.request_end)
 
     def respond(self, request: bytes) -> bytes | None:
-        """The reply to one request (None: the instrument stays silent)."""
-        raise NotImplementedError
+        """The reply to one request (None: the instrument stays silent): ``answer`` to its text."""
+        return self.answer(request.decode("ascii", "replace").strip())
+
+    def answer(self, text: str) -> bytes | None:
+        """A request of the family's vocabulary goes to the method its row names (with the request's slots);
+        any other to ``unlisted``."""
+        found = self.vocabulary.match(text) if self.vocabulary is not None else None
+        if found is None:
+            return self.unlisted(text)
+        kind, slots = found
+        reply: bytes | None = getattr(self, kind.answer)(**slots)
+        return reply
+
+    def unlisted(self, text: str) -> bytes | None:
+        """The answer to a request that reads no channel Type (a setting, ``*IDN?``...): the error reply."""
+        return self.error_answer
 
     def error_reply(self, request: bytes) -> bytes | None:
         """The instrument's error reply, for ``faults.error_next``."""

@@ -34,6 +34,35 @@ def stopwatch() -> Callable[[], float]:
     return lambda: time.monotonic() - start
 
 
+class ErrorQueue:
+    """An instrument's error queue: read oldest first, ``none`` once empty, as SCPI instruments keep theirs.
+
+    Full (``size`` entries), its newest entry becomes ``overflow`` and later errors are lost (SCPI-99 21.8's
+    -350); without an ``overflow`` entry the newest error takes the last place instead (an instrument that
+    keeps only its last error has ``size=1``).
+    """
+
+    def __init__(self, none: str, overflow: str | None = None, size: int = 20) -> None:
+        self.none, self.overflow, self.size = none, overflow, size
+        self.entries: list[str] = []
+
+    def push(self, entry: str) -> None:
+        if len(self.entries) < self.size:
+            self.entries.append(entry)
+        else:
+            self.entries[-1] = self.overflow if self.overflow is not None else entry
+
+    def pop(self) -> str:
+        """The oldest error, taken off the queue; ``none`` if there is none."""
+        return self.entries.pop(0) if self.entries else self.none
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
 def run_standalone(banner: str, stop: Callable[[], None]) -> int:
     """Print where the simulator is, serve until Ctrl-C or SIGTERM-as-KeyboardInterrupt, then stop it."""
     print(banner, flush=True)

@@ -64,6 +64,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pyproject.write_text(text.replace("[tool.setuptools.packages.find]", alias + "\n[tool.setuptools.packages.find]"))
     done = run(repo, "-m", "telegraf_inputs.docs", "--write")
     assert done.returncode == 0, done.stdout + done.stderr
+    done = run(repo, "-m", "tests.families.test_cases", "--write")  # its sample's expected lines, its names now
+    assert done.returncode == 0, done.stdout + done.stderr
     return repo
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...lan_sim import LanServed
-from ...simulators import LateFaults, deliver, drip, run_standalone, stopwatch
+from ...simulators import ErrorQueue, LateFaults, deliver, drip, run_standalone, stopwatch
 from .protocol import NO_ERROR, OVERLOAD, format_reading
 from .protocol import parse_channel_list as _parse_channel_list
 
@@ -252,7 +252,7 @@ class Instrument:
 
     # -- state ---------------------------------------------------------------
     def reset(self) -> None:
-        self.errors: list[tuple[int, str]] = []
+        self.errors = ErrorQueue(NO_ERROR, '-350,"Error queue overflow"')
         self.channels: dict[int, ChannelState] = {}
         self.scan: list[int] = []
         self.format = {"CHAN": False, "TIME": False, "UNIT": False, "ALAR": False}
@@ -261,16 +261,10 @@ class Instrument:
         self.fetched: list[tuple[float, int]] = []
 
     def push_error(self, code: int, text: str) -> None:
-        if len(self.errors) >= 20:
-            self.errors[-1] = (-350, "Error queue overflow")
-        else:
-            self.errors.append((code, text))
+        self.errors.push(f'{code:+d},"{text}"')
 
     def _next_error(self, params: str) -> str:
-        if not self.errors:
-            return NO_ERROR
-        code, text = self.errors.pop(0)
-        return f'{code:+d},"{text}"'
+        return self.errors.pop()
 
     def _inject_error(self, params: str) -> None:
         m = re.fullmatch(r'\s*([+-]?\d+)\s*,\s*"(.*)"\s*', params)

@@ -33,7 +33,7 @@ from typing import Any
 from ...lan_sim import LanServed
 from ...lineprotocol import FieldValue
 from ...scpi import split_units
-from ...simulators import LineServer, TextFaults, network_command_line, run_standalone
+from ...simulators import ErrorQueue, LineServer, TextFaults, network_command_line, run_standalone
 from .protocol import ParseError, Parsing, extract
 
 Answer = str | Callable[[], str]
@@ -205,7 +205,7 @@ class ScpiSimulator(LineServer, LanServed):
         self.reply_end = read_termination.encode("ascii")  # what the driver reads to
         self.message_end = write_termination.encode("ascii")  # what the driver ends its messages with
         self.faults: Faults = Faults()
-        self.errors: list[str] = []
+        self.errors = ErrorQueue(NO_ERROR, '-350,"Queue overflow"')
 
     @staticmethod
     def _key(query: str) -> str:
@@ -236,7 +236,7 @@ class ScpiSimulator(LineServer, LanServed):
 
     def _answer(self, query: str) -> str | None:
         if query in self.error_queries:
-            return self.errors.pop(0) if self.errors else NO_ERROR
+            return self.errors.pop()
         if self.faults.error_next:
             self.faults.error_next = False
             return UNDEFINED_HEADER
@@ -248,7 +248,7 @@ class ScpiSimulator(LineServer, LanServed):
             answer = self.answers[query]
             reply = answer() if callable(answer) else answer
         else:
-            self.errors.append(UNDEFINED_HEADER)
+            self.errors.push(UNDEFINED_HEADER)
             return None
         return reply
 

@@ -17,9 +17,7 @@ from ...config import ChannelConfig, Declaration
 from ...keys import Text
 from ...lineprotocol import FieldValue
 from ...serial_lines import AskedDevice, AskingDriver, AskingSession, BadReply, serial_keys
-from .protocol import QUERIES, WIRE, remote_name
-
-TYPES = tuple(QUERIES)
+from .protocol import VOCABULARY, WIRE, remote_name
 
 
 class CtcDevice(AskedDevice):
@@ -30,15 +28,14 @@ DECLARATION = Declaration(
     measurement="temperature",
     device=serial_keys(doc="the USB virtual serial port's line, as set on the CTC100 (9600 8N1)"),
     channel=(
-        Text("Type", "Temperature, HeaterPower (the channel's value), PIDSetpoint (an output's PID set point), or "
-             "Custom (the query in tags.CTC100CustomCommand)", required=True, choices=TYPES),
+        Text("Type", VOCABULARY.doc(), required=True, choices=VOCABULARY.types()),
     ),
 )  # fmt: skip
 
 
 def _query(ch: ChannelConfig) -> str:
     kind: str = ch.values["Type"]
-    template = QUERIES[kind]
+    template = VOCABULARY.kinds[kind].request
     if template is None:
         command = ch.tags.get("CTC100CustomCommand", "").strip()
         if not command:

@@ -12,17 +12,21 @@ import math
 import re
 
 from ...base import Wire
+from ...vocabulary import Kind, Slot, Vocabulary
 
 COMMAND_END = b"\n"
 REPLY_END = b"\r\n"
 NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(nan|inf)\s*", re.I)
-#: what a channel Type asks, given the channel's remote name (None: the CTC100CustomCommand tag)
-QUERIES = {
-    "Temperature": "{name}?",
-    "HeaterPower": "{name}?",
-    "PIDSetpoint": "{name}.PID.Setpoint?",
-    "Custom": None,
-}
+#: the channel Types: what each asks of the channel named in its tags, and the simulator's answer
+VOCABULARY = Vocabulary(
+    Kind("Temperature", "{name}?", "an input's value", "value"),
+    Kind("HeaterPower", "{name}?", "an output's value", "value"),
+    Kind("PIDSetpoint", "{name}.PID.Setpoint?", "an output's PID set point", "setpoint"),
+    Kind("Custom", None, "the query in tags.CTC100CustomCommand"),
+    slots={
+        "name": Slot("CTC100ChannelName", r"[^\s.?]+", "the channel's name on the panel without spaces", example="Out1")
+    },
+)
 
 
 class ReplyError(Exception):

@@ -21,8 +21,8 @@ import math
 from typing import Any
 
 from ...serial_sim import LineSimulator
-from ...simulators import stopwatch
-from .protocol import COMMAND_END, REPLY_END, format_number, remote_name
+from ...simulators import ErrorQueue, stopwatch
+from .protocol import COMMAND_END, REPLY_END, VOCABULARY, format_number, remote_name
 
 ERROR = b"Error: invalid command" + REPLY_END
 
@@ -32,6 +32,7 @@ class Ctc100Simulator(LineSimulator):
     title = "SRS CTC100"
     request_end = COMMAND_END
     error_answer = ERROR
+    vocabulary = VOCABULARY
 
     def banner(self) -> str:
         return f"simulated SRS CTC100 ({', '.join(self.values)}); Address: {self.path}"
@@ -51,7 +52,7 @@ class Ctc100Simulator(LineSimulator):
                 self.setpoints[remote_name(new)] = self.setpoints.pop(old)
         self.open_sensors: set[str] = set()
         self.custom: dict[str, float] = {}  # further queries it answers (a config's Custom ones, with --simulate)
-        self.error = "0,NO ERROR"
+        self.errors = ErrorQueue("0,NO ERROR", size=1)  # geterror? tells the last error
         self.elapsed = stopwatch()
 
     def _value(self, name: str) -> float:
@@ -60,25 +61,33 @@ class Ctc100Simulator(LineSimulator):
         t = self.elapsed()
         return self.values[name] * (1 + 0.005 * math.sin(2 * math.pi * t / 300))
 
-    def respond(self, request: bytes) -> bytes | None:
-        text = request.decode("ascii", "replace").strip()
-        name = text.removesuffix("?").removesuffix(".value")
+    # the answers of its vocabulary's rows
+    def value(self, name: str) -> bytes:
+        return format_number(self._value(name)) if name in self.values else self.refuse()
+
+    def setpoint(self, name: str) -> bytes:
+        return format_number(self.setpoints[name]) if name in self.setpoints else self.refuse()
+
+    def answer(self, text: str) -> bytes | None:
+        if text in self.custom:  # a config's Custom queries, with --simulate
+            return format_number(self.custom[text])
+        return super().answer(text)
+
+    def unlisted(self, text: str) -> bytes | None:
         if text == "*IDN?":
             return b"Stanford_Research_Systems,CTC100,s/n100123,ver4.30" + REPLY_END
         if text == "geterror?":
-            reply, self.error = self.error, "0,NO ERROR"
-            return reply.encode("ascii") + REPLY_END
+            return self.errors.pop().encode("ascii") + REPLY_END
         if text == "getOutput.names?":
             return ", ".join(self.values).encode("ascii") + REPLY_END
         if text == "getOutput?":
             return b", ".join(format_number(self._value(n)).strip() for n in self.values) + REPLY_END
-        if text in self.custom:
-            return format_number(self.custom[text])
-        if text.endswith("?") and name in self.values:
-            return format_number(self._value(name))
-        if text.endswith(".PID.Setpoint?") and text.removesuffix(".PID.Setpoint?") in self.setpoints:
-            return format_number(self.setpoints[text.removesuffix(".PID.Setpoint?")])
-        self.error = "5,Invalid command"
+        if text.endswith(".value?"):  # the long form of <name>?
+            return self.value(text.removesuffix(".value?"))
+        return self.refuse()
+
+    def refuse(self) -> bytes:
+        self.errors.push("5,Invalid command")
         return ERROR
 
 

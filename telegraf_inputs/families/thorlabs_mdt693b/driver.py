@@ -8,12 +8,10 @@ out the timeout, and must hold one bracketed value within 0-150 V.
 
 from __future__ import annotations
 
-from ...config import ChannelConfig, Declaration
+from ...config import Declaration
 from ...keys import Text
 from ...serial_lines import AskedDevice, AskingDriver, AskingSession, serial_keys
-from .protocol import AXES, QUERIES, WIRE
-
-TYPES = tuple(QUERIES)
+from .protocol import AXES, VOCABULARY, WIRE
 
 
 class PiezoDevice(AskedDevice):
@@ -25,8 +23,7 @@ DECLARATION = Declaration(
     device=serial_keys(baudrate=115200, doc="the USB virtual serial port's line (115200 8N1; the older logger's "
                        "example gave none, which meant 9600 there and could not talk to the controller)"),
     channel=(
-        Text("Type", "Vout (an axis's output voltage), Vmin, Vmax (an axis's limits), Vlimit (the output limit "
-             "switch, 75, 100 or 150 V)", required=True, choices=TYPES),
+        Text("Type", VOCABULARY.doc(), required=True, choices=VOCABULARY.types()),
         Text("Axis", "x, y or z (for Vout, Vmin, Vmax)", choices=AXES),
     ),
 )  # fmt: skip
@@ -43,15 +40,7 @@ class Mdt693bDriver(AskingDriver):
     declaration = DECLARATION
     session = PiezoSession
     device = PiezoDevice
-
-    def request(self, ch: ChannelConfig) -> str:
-        kind, axis = ch.values["Type"], ch.values["Axis"]
-        template = QUERIES[kind]
-        if "{axis}" in template and axis is None:
-            raise ch.node.error(f'Type "{kind}" needs the Axis: x, y or z', "Axis")
-        if "{axis}" not in template and axis is not None:
-            raise ch.node.error(f'Type "{kind}" has no Axis', "Axis")
-        return template.format(axis=axis or "")
+    vocabulary = VOCABULARY
 
 
 DRIVER = Mdt693bDriver()

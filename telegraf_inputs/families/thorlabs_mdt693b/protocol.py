@@ -11,19 +11,21 @@ from __future__ import annotations
 import re
 
 from ...base import Wire
+from ...vocabulary import Kind, Slot, Vocabulary
 
 COMMAND_END = b"\n"
 PROMPT = b">"
 MAX_VOLTS = 150.0
 VALUE = re.compile(r"\[\s*([-+]?\d+(?:\.\d*)?)\s*\]")
 AXES = ("x", "y", "z")
-#: channel Type -> query (with {axis} where the Type needs an Axis)
-QUERIES = {
-    "Vout": "{axis}voltage?",
-    "Vmin": "{axis}min?",
-    "Vmax": "{axis}max?",
-    "Vlimit": "vlimit?",
-}
+#: the channel Types: what each asks (with the channel's Axis where it has one), and the simulator's answer
+VOCABULARY = Vocabulary(
+    Kind("Vout", "{axis}voltage?", "an axis's output voltage", "voltage"),
+    Kind("Vmin", "{axis}min?", "an axis's lower limit", "lower_limit"),
+    Kind("Vmax", "{axis}max?", "an axis's upper limit", "upper_limit"),
+    Kind("Vlimit", "vlimit?", "the output limit switch, 75, 100 or 150 V", "output_limit"),
+    slots={"axis": Slot("Axis", "[xyz]", "x, y or z", example="y")},
+)
 
 
 class ReplyError(Exception):

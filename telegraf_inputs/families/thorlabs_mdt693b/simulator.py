@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from ...serial_sim import LineSimulator
-from .protocol import COMMAND_END, PROMPT, format_value
+from .protocol import COMMAND_END, PROMPT, VOCABULARY, format_value
 
 NOT_DEFINED = b"CMD_NOT_DEFINED\r" + PROMPT
 
@@ -29,6 +29,7 @@ class Mdt693bSimulator(LineSimulator):
     default_line = (115200, 8, "N", 1)
     request_end = COMMAND_END
     error_answer = NOT_DEFINED
+    vocabulary = VOCABULARY
 
     def __init__(
         self,
@@ -44,17 +45,23 @@ class Mdt693bSimulator(LineSimulator):
 
     def respond(self, request: bytes) -> bytes | None:
         text = request.decode("ascii", "replace").strip()
-        reply = self._answer(text)
+        reply = self.answer(text) or b""
         return (text.encode() + b"\r" if self.echo else b"") + reply
 
-    def _answer(self, text: str) -> bytes:
-        if match := re.fullmatch(r"([xyz])voltage\?", text):
-            return format_value(self.volts[match.group(1)]) + PROMPT
-        if match := re.fullmatch(r"([xyz])(min|max)\?", text):
-            low, high = self.limits[match.group(1)]
-            return format_value(low if match.group(2) == "min" else high) + PROMPT
-        if text == "vlimit?":
-            return format_value(self.vlimit) + PROMPT
+    # the answers of its vocabulary's rows
+    def voltage(self, axis: str) -> bytes:
+        return format_value(self.volts[axis]) + PROMPT
+
+    def lower_limit(self, axis: str) -> bytes:
+        return format_value(self.limits[axis][0]) + PROMPT
+
+    def upper_limit(self, axis: str) -> bytes:
+        return format_value(self.limits[axis][1]) + PROMPT
+
+    def output_limit(self) -> bytes:
+        return format_value(self.vlimit) + PROMPT
+
+    def unlisted(self, text: str) -> bytes:
         if match := re.fullmatch(r"([xyz])voltage=([0-9.]+)", text):
             value = float(match.group(2))
             if value > self.vlimit:

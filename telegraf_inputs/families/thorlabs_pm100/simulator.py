@@ -18,7 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ...simulators import LineServer, TextFaults, serve_on_a_port, stopwatch
+from ...simulators import ErrorQueue, LineServer, TextFaults, serve_on_a_port, stopwatch
 from .protocol import NO_MEASUREMENT
 
 IDN = "Thorlabs,PM100D,P0035093,2.8.1"
@@ -68,7 +68,7 @@ class Pm100Simulator(LineServer):
         self.averages = 10
         self.zero = 1.2e-9
         self.sensor = SENSOR  # a PM100D2/D3 quotes its three text items
-        self.errors: list[str] = []
+        self.errors = ErrorQueue('0,"No error"', '-350,"Queue overflow"')
         self.faults: Faults = Faults()
         self.elapsed = stopwatch()
 
@@ -96,9 +96,9 @@ class Pm100Simulator(LineServer):
                 self.averages = int(match.group(1))
                 return None
             if name == "error":
-                return self.errors.pop(0) if self.errors else '0,"No error"'
+                return self.errors.pop()
             return self._value(name)
-        self.errors.append('-113,"Undefined header"')
+        self.errors.push('-113,"Undefined header"')
         return None
 
     def _value(self, name: str) -> str:

@@ -1,0 +1,87 @@
+"""Every family that declares its channel Types as a table (``VOCABULARY`` in its protocol module) is held to
+it at both ends: each row's request, asked of the family's simulator, is answered with a reply the family's
+own wire reads; a request of no row is the instrument's error; and the driver's Type choices are the rows."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from types import ModuleType
+
+import pytest
+
+from telegraf_inputs import registry
+from telegraf_inputs.serial_sim import LineSimulator
+from telegraf_inputs.vocabulary import Kind, Slot, Vocabulary
+
+
+def declaring() -> list[tuple[str, ModuleType]]:
+    found = []
+    for family in registry.families():
+        try:
+            protocol = importlib.import_module(f"{family.package}.protocol")
+        except ModuleNotFoundError:
+            continue
+        if isinstance(getattr(protocol, "VOCABULARY", None), Vocabulary):
+            found.append((family.name, protocol))
+    return found
+
+
+FAMILIES = declaring()
+
+
+def simulator_of(name: str) -> LineSimulator:
+    family = registry.family_named(name)
+    assert family is not None
+    module = importlib.import_module(f"{family.package}.simulator")
+    (cls,) = [c for _, c in inspect.getmembers(module, inspect.isclass)
+              if issubclass(c, LineSimulator) and c.__module__ == module.__name__]  # fmt: skip
+    return cls()
+
+
+def test_the_table_families_are_found() -> None:
+    assert {name for name, _ in FAMILIES} >= {"thorlabs_mdt693b", "srs_ctc100"}
+
+
+@pytest.mark.parametrize(("name", "protocol"), FAMILIES, ids=[name for name, _ in FAMILIES])
+def test_the_simulator_answers_every_row_with_what_the_wire_reads(name: str, protocol: ModuleType) -> None:
+    vocabulary: Vocabulary = protocol.VOCABULARY
+    sim = simulator_of(name)
+    assert sim.vocabulary is vocabulary
+    asked = [kind for kind in vocabulary.kinds.values() if kind.request is not None]
+    assert asked
+    for kind in asked:
+        request = vocabulary.example(kind)
+        assert vocabulary.match(request) is not None and vocabulary.match(request)[0].answer == kind.answer
+        reply = sim.answer(request)
+        assert reply is not None and reply != sim.error_answer, (kind.type, request, reply)
+        protocol.WIRE.parse(reply.removesuffix(protocol.WIRE.reply_end) + protocol.WIRE.reply_end, request)
+    assert sim.answer("nosuchquery?") == sim.error_answer
+
+
+@pytest.mark.parametrize(("name", "protocol"), FAMILIES, ids=[name for name, _ in FAMILIES])
+def test_the_drivers_type_choices_are_the_tables_rows(name: str, protocol: ModuleType) -> None:
+    family = registry.family_named(name)
+    assert family is not None
+    (type_key,) = [key for key in family.load_driver().declaration.channel if key.name == "Type"]
+    assert tuple(type_key.choices) == protocol.VOCABULARY.types()
+    assert all(kind.doc in type_key.doc for kind in protocol.VOCABULARY.kinds.values())
+
+
+def test_a_request_fills_its_slots_and_refuses_a_missing_or_needless_one() -> None:
+    table = Vocabulary(Kind("A", "{axis}a?", "a", "a"), Kind("B", "b?", "b", "b"),
+                       slots={"axis": Slot("Axis", "[xy]", "x or y")})  # fmt: skip
+
+    def error(message: str, key: str) -> Exception:
+        return ValueError(f"{key}: {message}")
+
+    assert table.request("A", {"Axis": "y"}, error) == "ya?"
+    assert table.request("B", {"Axis": None}, error) == "b?"
+    with pytest.raises(ValueError, match='Axis: Type "A" needs the Axis: x or y'):
+        table.request("A", {}, error)
+    with pytest.raises(ValueError, match='Axis: Type "B" has no Axis'):
+        table.request("B", {"Axis": "x"}, error)
+    assert table.match("xa?") == (table.kinds["A"], {"axis": "x"})
+    assert table.match("za?") is None and table.match("b?x") is None
+    with pytest.raises(ValueError, match="undeclared slots"):
+        Vocabulary(Kind("C", "{nope}?", "c"))
