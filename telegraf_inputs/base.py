@@ -109,6 +109,12 @@ def by_connection(devices: Sequence[D]) -> dict[str, list[D]]:
     return groups
 
 
+def sharing(devices: Sequence[D]) -> list[tuple[D, D]]:
+    """Each device on a connection an earlier one has, with the first device on it (for check_all)."""
+    groups = by_connection(devices)
+    return [(device, group[0]) for group in groups.values() for device in group[1:]]
+
+
 class Session(ABC):
     """One open connection, serving the devices that share it."""
 

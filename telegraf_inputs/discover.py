@@ -19,7 +19,6 @@ settings that worked, and the family's usual channels.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import socket
@@ -69,13 +68,7 @@ def probes() -> list[tuple[registry.Family, Probe]]:
     know it drops it at its line end), binary ones last: their bytes, to a text instrument, would stay in
     its input as the start of the next question.
     """
-    found = []
-    for family in registry.families():
-        try:
-            module = importlib.import_module(f"{family.package}.probe")
-        except ModuleNotFoundError:
-            continue
-        found += [(family, probe) for probe in getattr(module, "PROBES", ())]
+    found = [(family, probe) for family, module in registry.modules("probe") for probe in getattr(module, "PROBES", ())]
 
     def order(item: tuple[registry.Family, Probe]) -> int:
         request = item[1].request

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from . import config
@@ -105,6 +106,18 @@ def families() -> tuple[Family, ...]:
             family.package = name
             found.append(family)
     return tuple(found)
+
+
+def modules(name: str) -> list[tuple[Family, ModuleType]]:
+    """Each family's module ``name`` (``probe``, ``protocol``...), for the families that have one."""
+    found = []
+    for family in families():
+        try:
+            found.append((family, importlib.import_module(f"{family.package}.{name}")))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{family.package}.{name}":
+                raise  # the module is there, and fails to import
+    return found
 
 
 def family_named(name: str) -> Family | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from .base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, Wire, requests_of
+from .base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, Wire, requests_of, sharing
 from .config import ChannelConfig, DeviceConfig
 from .keys import Custom, Integer, Key, Keys, Number, Section, Text, Values
 from .lineprotocol import FieldValue
@@ -28,6 +28,7 @@ from .transports import DRAIN_TIMEOUTS, serial_port_key
 from .vocabulary import Vocabulary
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 log = logging.getLogger("telegraf_inputs")
 
 if sys.platform != "win32":
@@ -288,14 +289,19 @@ class SerialSession(Resync, Session):
         self.close_port()
 
 
-def timed(call: Callable[[], T]) -> tuple[T | BadReply, int]:
-    """Run one exchange; its result (or the BadReply) and the time midway through it (ns)."""
+def attempt(call: Callable[[], T], refused: type[E]) -> tuple[T | E, int]:
+    """Run one exchange; its result (or the ``refused`` exception it raised) and the time midway through it (ns)."""
     start = time.time_ns()
     try:
-        result: T | BadReply = call()
-    except BadReply as exc:
+        result: T | E = call()
+    except refused as exc:
         result = exc
     return result, (start + time.time_ns()) // 2
+
+
+def timed(call: Callable[[], T]) -> tuple[T | BadReply, int]:
+    """Run one exchange; its result (or the BadReply) and the time midway through it (ns)."""
+    return attempt(call, BadReply)
 
 
 def ask_each(queries: Iterable[str], ask: Callable[[str], T]) -> dict[str, tuple[T | BadReply, int]]:
@@ -321,27 +327,25 @@ def open_port(device: SerialDevice, **options: Any) -> Port:
 def shared_port_problems(devices: Sequence[DeviceSpec], bus_key: Callable[[Any], object] | None = None,
                          bus_what: str = "address") -> list[ConfigError]:  # fmt: skip
     """Devices on one port need one line setting and Timeout, and (on a bus) distinct ``bus_key``s."""
-    first: dict[str, SerialDevice] = {}
-    seen: dict[tuple[str, object], SerialDevice] = {}
     problems = []
-    for device in devices:
-        assert isinstance(device, SerialDevice)
+    for device, other in sharing([d for d in devices if isinstance(d, SerialDevice)]):
         node = device.config.node
-        other = first.setdefault(device.connection, device)
-        if other is not device and (device.line, device.timeout_s) != (other.line, other.timeout_s):
+        if (device.line, device.timeout_s) != (other.line, other.timeout_s):
             problems.append(node.error(
                 f"shares the port of device {other.label} ({other.address!r}) but not its SerialConnectionParams "
                 "and Timeout; one port has one setting", "Address"))  # fmt: skip
         if bus_key is None:
-            if other is not device:
-                problems.append(node.error(
-                    f"the port {device.address!r} is already device {other.label}'s; this instrument has one "
-                    "device per port", "Address"))  # fmt: skip
-            continue
-        key = bus_key(device)
-        same = seen.setdefault((device.connection, key), device)
-        if same is not device:
             problems.append(node.error(
+                f"the port {device.address!r} is already device {other.label}'s; this instrument has one "
+                "device per port", "Address"))  # fmt: skip
+    if bus_key is None:
+        return problems
+    seen: dict[tuple[str, object], DeviceSpec] = {}
+    for entry in devices:
+        key = bus_key(entry)
+        same = seen.setdefault((entry.connection, key), entry)
+        if same is not entry:
+            problems.append(entry.config.node.error(
                 f"{bus_what} {key} on the port of device {same.label} is that device's already: two entries "
                 "would read one instrument", "DeviceSpecificParams"))  # fmt: skip
     return problems

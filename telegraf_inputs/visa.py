@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .base import DeviceError, DeviceSpec
-from .keys import Custom, Key, Number, Values
+from .keys import Custom, Key, Number, Text, Values
 from .logs import describe
 from .nodes import Node
 from .transports import DRAIN_TIMEOUTS, MAX_REPLY, LineSocket, canonical_resource, socket_address
@@ -335,6 +335,24 @@ class VisaDevice(DeviceSpec):
     visa_idn: str | None = None
     cmd_on_init: tuple[str, ...] = ()
     timeout_ms: int = 10000
+
+
+def visa_keys(
+    address: str,
+    init: str,
+    timeout: str,
+    timeout_ms: int,
+    library: str = "pyvisa backend: @py (pyvisa-py) or @ivi (NI/Keysight VISA)",
+    idn: str = "the expected *IDN? reply; a mismatch is a warning",
+) -> tuple[Key, ...]:
+    """The keys a VisaDevice is read from (``visa_fields``), each with the family's doc line."""
+    return (
+        Text("Address", address, required=True),
+        Text("VisaLibrary", library, "@py"),
+        Text("VISAIDN", idn),
+        cmd_on_init_key(init),
+        timeout_key(timeout, timeout_ms),
+    )
 
 
 def visa_fields(values: Values, name: str, node: Node, hint: str = "") -> dict[str, Any]:

@@ -39,6 +39,7 @@ class Kind:
     request: str | None  # with {slot}s; None: the channel brings its own request
     doc: str
     answer: str = ""  # the simulator's method answering it, called with the slots' values
+    field: str = "float"  # what the reply holds: the FieldType its value is written as
 
     @property
     def slots(self) -> tuple[str, ...]:

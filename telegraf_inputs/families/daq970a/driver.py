@@ -29,7 +29,7 @@ from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Nod
 from ...keys import Custom, Integer, Number, Text, Values
 from ...logs import excerpt
 from ...scpi import read_error_queue, split_units
-from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
+from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, visa_fields, visa_keys
 from .protocol import (
     ERROR_QUEUE_SIZE,
     OVERLOAD,
@@ -155,11 +155,9 @@ RTD_TYPES, THERMISTOR_TYPES = ("85", "91"), ("2252", "5000", "10000")
 DECLARATION = Declaration(
     measurement="daq970a",
     device=(
-        Text("Address", "VISA resource, e.g. TCPIP0::host::5025::SOCKET or TCPIP0::host::inst0::INSTR", required=True),
-        Text("VisaLibrary", "pyvisa backend: @py (pyvisa-py) or @ivi (NI/Keysight VISA)", "@py"),
-        Text("VISAIDN", "the expected *IDN? reply; a mismatch is a warning"),
-        cmd_on_init_key("SCPI sent after connecting: one string or a list"),
-        timeout_key("VISA timeout, must exceed the scan time", 10000),
+        *visa_keys("VISA resource, e.g. TCPIP0::host::5025::SOCKET or TCPIP0::host::inst0::INSTR",
+                   "SCPI sent after connecting: one string or a list",
+                   "VISA timeout, must exceed the scan time", 10000),
         Number("NPLC", "integration time (power line cycles) of every DCV channel that sets none (May 2022 files)",
                exclusive_minimum=0),
         Number("AveragingTime", "aperture (s) of DCV channels that set neither NPLC nor Aperture",

@@ -11,8 +11,8 @@ differed).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from functools import partial
 
 from ...base import DeviceSpec, Picked, Reading
 from ...config import ChannelConfig, Declaration, DeviceConfig, Node
@@ -23,6 +23,7 @@ from ...serial_lines import (
     SerialDevice,
     SerialDriver,
     SerialSession,
+    attempt,
     serial_fields,
     serial_keys,
 )
@@ -70,12 +71,7 @@ class AcgSession(SerialSession):
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, AcgDevice)
-        start = time.time_ns()
-        try:
-            frame: Frame | FrameError = self.next_frame(device)
-        except FrameError as exc:
-            frame = exc
-        when = (start + time.time_ns()) // 2
+        frame, when = attempt(partial(self.next_frame, device), FrameError)
         return [_reading(ch, frame, when) for ch in device.channels]
 
 

@@ -22,9 +22,7 @@ from ...keys import Custom, Integer, Keys, Number, Section, Text
 from ...lineprotocol import FieldValue
 from ...logs import describe, excerpt
 from ...transports import LineSocket, ReplyError
-from .protocol import DEFAULT_PORT, END, QUERIES, parse_boolean, pid_query, readme_name
-
-TYPES = tuple(QUERIES)
+from .protocol import DEFAULT_PORT, END, VOCABULARY, parse_boolean, pid_query, readme_name
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ DECLARATION = Declaration(
         )),
     ),
     channel=(
-        Text("Type", "what to read: " + ", ".join(TYPES), required=True, choices=TYPES),
+        Text("Type", VOCABULARY.doc(), required=True, choices=VOCABULARY.types()),
         Integer("DeviceChannel", "the fast analog input or output, 1 or 2 (FastAnalogIn, FastAnalogOut)",
                 minimum=1, maximum=2),
         Custom("PID", 'the PID as the older logger named it: input digit, then output digit ("12" = input 1 to '
@@ -70,7 +68,8 @@ DECLARATION = Declaration(
 def _parse_channel(ch: ChannelConfig) -> Asked:
     values, node = ch.values, ch.node
     kind = values["Type"]
-    template, field_type = QUERIES[kind]
+    row = VOCABULARY.kinds[kind]
+    template, field_type = row.request or "", row.field
     if "{n}" in template:
         if values["DeviceChannel"] is None:
             raise node.error(f'Type "{kind}" needs DeviceChannel, 1 or 2', "DeviceChannel")

@@ -12,22 +12,30 @@ that maps between them.
 
 from __future__ import annotations
 
+from ...vocabulary import Kind, Slot, Vocabulary
+
 END = "\r\n"
 DEFAULT_PORT = 5000
-#: channel Type -> (query template, field type); {n} the fast analog channel, {i}/{o} the PID's input/output
-QUERIES = {
-    "FastAnalogIn": ("ANALOG:IN{n}:VOLT?", "float"),
-    "FastAnalogOut": ("ANALOG:OUT{n}:VOLT?", "float"),
-    "GlobalGain": ("PID:IN{i}:OUT{o}:KG?", "float"),
-    "PGain": ("PID:IN{i}:OUT{o}:KP?", "float"),
-    "IGain": ("PID:IN{i}:OUT{o}:KI?", "float"),
-    "IIGain": ("PID:IN{i}:OUT{o}:KII?", "float"),
-    "DGain": ("PID:IN{i}:OUT{o}:KD?", "float"),
-    "Setpoint": ("PID:IN{i}:OUT{o}:SETP?", "float"),
-    "Hold": ("PID:IN{i}:OUT{o}:HOLD?", "boolean"),
-    "Relock": ("PID:IN{i}:OUT{o}:REL?", "boolean"),
-    "Inverted": ("PID:IN{i}:OUT{o}:INV?", "boolean"),
-}
+#: the channel Types: the query of each ({n} the fast analog channel, {i}/{o} the PID's input/output), and
+#: what its reply holds
+VOCABULARY = Vocabulary(
+    Kind("FastAnalogIn", "ANALOG:IN{n}:VOLT?", "a fast analog input's voltage"),
+    Kind("FastAnalogOut", "ANALOG:OUT{n}:VOLT?", "a fast analog output's voltage"),
+    Kind("GlobalGain", "PID:IN{i}:OUT{o}:KG?", "a PID's overall gain"),
+    Kind("PGain", "PID:IN{i}:OUT{o}:KP?", "its proportional gain"),
+    Kind("IGain", "PID:IN{i}:OUT{o}:KI?", "its integral gain"),
+    Kind("IIGain", "PID:IN{i}:OUT{o}:KII?", "its double-integral gain"),
+    Kind("DGain", "PID:IN{i}:OUT{o}:KD?", "its derivative gain"),
+    Kind("Setpoint", "PID:IN{i}:OUT{o}:SETP?", "its set point"),
+    Kind("Hold", "PID:IN{i}:OUT{o}:HOLD?", "its integrator held", field="boolean"),
+    Kind("Relock", "PID:IN{i}:OUT{o}:REL?", "its relock on", field="boolean"),
+    Kind("Inverted", "PID:IN{i}:OUT{o}:INV?", "its sign inverted", field="boolean"),
+    slots={
+        "n": Slot("DeviceChannel", "[12]", example="2"),
+        "i": Slot("PIDInput", "[12]", example="1"),
+        "o": Slot("PIDOutput", "[12]", example="2"),
+    },
+)
 
 
 def pid_query(template: str, pid_input: int, pid_output: int) -> str:

@@ -20,14 +20,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ... import visa
-from ...base import DeviceError, DeviceSpec, Driver, Reading, Session, set_up
+from ...base import DeviceError, DeviceSpec, Driver, Reading, Session, set_up, sharing
 from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Flag, Integer, Number, Text
 from ...logs import describe, excerpt
 from ...scpi import ERROR_REPLY, read_error_queue, split_units
 from ...serial_lines import Line, describe_line, line_of, serial_section
 from ...transports import ReplyError
-from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
+from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, visa_fields, visa_keys
 from .protocol import FALSE_REPLIES, FIELD_TYPES, MAX_JOINED, TRUE_REPLIES, ParseError, Parsing, extract
 
 log = logging.getLogger("telegraf_inputs")
@@ -119,12 +119,11 @@ REPLIES_SCHEMA = {
 DECLARATION = Declaration(
     measurement="scpi",
     device=(
-        Text("Address", "VISA resource: TCPIP0::host::port::SOCKET, TCPIP0::host::inst0::INSTR, "
-             "ASRL/dev/ttyUSB0::INSTR, ASRLCOM3::INSTR, USB0::...::INSTR, GPIB0::n::INSTR", required=True),
-        Text("VisaLibrary", "pyvisa backend: @py (pyvisa-py) or @ivi (NI/Keysight VISA)", "@py"),
-        Text("VISAIDN", "the expected *IDN? reply; a mismatch is a warning (no *IDN? is sent without it)"),
-        cmd_on_init_key("sent after connecting, one string or a list; a command holding a query has its reply read"),
-        timeout_key("how long to wait for each reply", 5000),
+        *visa_keys("VISA resource: TCPIP0::host::port::SOCKET, TCPIP0::host::inst0::INSTR, ASRL/dev/ttyUSB0::INSTR, "
+                   "ASRLCOM3::INSTR, USB0::...::INSTR, GPIB0::n::INSTR",
+                   "sent after connecting, one string or a list; a command holding a query has its reply read",
+                   "how long to wait for each reply", 5000,
+                   idn="the expected *IDN? reply; a mismatch is a warning (no *IDN? is sent without it)"),
         serial_section("the serial line of an ASRL resource, as set on the instrument"),
     ),
     device_params=(
@@ -355,12 +354,9 @@ class ScpiDriver(Driver):
 
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
         """Devices on one connection need one setting of it: terminations, timeout and serial line."""
-        first: dict[str, ScpiDevice] = {}
         problems = []
-        for device in devices:
-            assert isinstance(device, ScpiDevice)
-            other = first.setdefault(device.connection, device)
-            if other is not device and _link(device) != _link(other):
+        for device, other in sharing([d for d in devices if isinstance(d, ScpiDevice)]):
+            if _link(device) != _link(other):
                 problems.append(
                     device.config.node.error(
                         f"shares {other.address!r} with device {other.label} but not its ReadTermination, "

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ... import serial_lines
-from ...base import DeviceError, DeviceSpec, Driver, Reading, Session
+from ...base import DeviceError, DeviceSpec, Driver, Picked, Reading, Session
 from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Custom, Flag, Integer, Number, Text
 from ...lineprotocol import FieldValue
@@ -118,9 +118,9 @@ PROTOCOLS = ("simple", "modbus")
 
 
 @dataclass(frozen=True)
-class HrsChannel:
-    config: ChannelConfig
-    type: str
+class HrsChannel(Picked):
+    """A chiller channel: its Type, and the item that reads it (a simple-protocol command, a register)."""
+
     item: Item
 
 

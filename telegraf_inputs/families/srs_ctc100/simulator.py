@@ -69,11 +69,7 @@ class Ctc100Simulator(LineSimulator):
         return format_number(self.setpoints[name]) if name in self.setpoints else self.refuse()
 
     def answer(self, text: str) -> bytes | None:
-        if text in self.custom:  # a config's Custom queries, with --simulate
-            return format_number(self.custom[text])
-        return super().answer(text)
-
-    def unlisted(self, text: str) -> bytes | None:
+        # the instrument's own commands first: "{name}?" would take "geterror?" for a channel's name
         if text == "*IDN?":
             return b"Stanford_Research_Systems,CTC100,s/n100123,ver4.30" + REPLY_END
         if text == "geterror?":
@@ -82,6 +78,11 @@ class Ctc100Simulator(LineSimulator):
             return ", ".join(self.values).encode("ascii") + REPLY_END
         if text == "getOutput?":
             return b", ".join(format_number(self._value(n)).strip() for n in self.values) + REPLY_END
+        if text in self.custom:  # a config's Custom queries, with --simulate
+            return format_number(self.custom[text])
+        return super().answer(text)
+
+    def unlisted(self, text: str) -> bytes | None:
         if text.endswith(".value?"):  # the long form of <name>?
             return self.value(text.removesuffix(".value?"))
         return self.refuse()

@@ -16,13 +16,14 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from ...base import DeviceError, DeviceSpec, Driver, Picked, Reading, Session
+from ...base import DeviceError, DeviceSpec, Driver, Picked, Reading, Session, sharing
 from ...config import ConfigError, Declaration, DeviceConfig, Node
 from ...keys import Integer, Number, Text
 from ...logs import describe
-from ...serial_lines import PORT_ERRORS, NoReply, Port, Resync, open_serial
+from ...serial_lines import PORT_ERRORS, NoReply, Port, Resync, attempt, open_serial
 from ...transports import serial_port_key
 from .protocol import (
     GET_PARAMS,
@@ -124,15 +125,11 @@ class KpaSession(Resync, Session):
 
     def read(self, device: DeviceSpec) -> list[Reading]:
         assert isinstance(device, KpaDevice)
-        start = time.time_ns()
         try:
-            readings: Readings | FrameError = self.readings(device)
-        except FrameError as exc:
-            readings = exc
+            readings, when = attempt(partial(self.readings, device), FrameError)
         except PORT_ERRORS as exc:
             raise DeviceError(f"{self.where} failed ({describe(exc)}); unplugged? Looked up again at the next gather"
                               ) from exc  # fmt: skip
-        when = (start + time.time_ns()) // 2
         if isinstance(readings, FrameError):
             return [Reading(ch.config, None, when, problem=str(readings), failed=True) for ch in device.channels]
         volts = readings.volts()
@@ -202,15 +199,8 @@ class Kpa101Driver(Driver):
         )
 
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
-        seen: dict[str, KpaDevice] = {}
-        problems = []
-        for device in devices:
-            assert isinstance(device, KpaDevice)
-            other = seen.setdefault(device.connection, device)
-            if other is not device:
-                problems.append(device.config.node.error(f"the same cube as device {other.label}; one entry per "
-                                                         "cube", "SerialNumber"))  # fmt: skip
-        return problems
+        return [device.config.node.error(f"the same cube as device {other.label}; one entry per cube", "SerialNumber")
+                for device, other in sharing(devices)]  # fmt: skip
 
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, KpaDevice)

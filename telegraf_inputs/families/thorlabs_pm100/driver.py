@@ -22,11 +22,10 @@ from ...keys import Text
 from ...logs import describe, excerpt
 from ...scpi import read_error_queue
 from ...transports import ReplyError as SocketReplyError
-from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, cmd_on_init_key, timeout_key, visa_fields
-from .protocol import NO_DATA, QUERIES, SET_WATTS, ReplyError, parse, sensor_identity
+from ...visa import RESOURCE_FORMS, Instrument, VisaDevice, visa_fields, visa_keys
+from .protocol import NO_DATA, SET_WATTS, VOCABULARY, ReplyError, parse, sensor_identity
 
 log = logging.getLogger("telegraf_inputs")
-TYPES = tuple(QUERIES)
 
 
 @dataclass(frozen=True)
@@ -37,16 +36,12 @@ class MeterDevice(VisaDevice):
 DECLARATION = Declaration(
     measurement="power",
     device=(
-        Text("Address", "VISA resource, e.g. USB0::0x1313::0x8078::P0035093::INSTR", required=True),
-        Text("VisaLibrary", "pyvisa backend: @py (pyvisa-py, with pyusb) or @ivi (NI-VISA)", "@py"),
-        Text("VISAIDN", "the expected *IDN? reply; a mismatch is a warning"),
-        cmd_on_init_key("SCPI sent after connecting (before SENS:POW:UNIT W): one string or a list"),
-        timeout_key("VISA timeout", 10000),
+        *visa_keys("VISA resource, e.g. USB0::0x1313::0x8078::P0035093::INSTR",
+                   "SCPI sent after connecting (before SENS:POW:UNIT W): one string or a list", "VISA timeout", 10000,
+                   library="pyvisa backend: @py (pyvisa-py, with pyusb) or @ivi (NI-VISA)"),
     ),
     channel=(
-        Text("Type", "Power (W), PowerUnit, PowerAutoRange, Wavelength (nm), BeamDiameter (mm), NumAverages, "
-             "ZeroMagnitude, Sensor (the head's name, with _serial and _calibration fields)", required=True,
-             choices=TYPES),
+        Text("Type", VOCABULARY.doc(), required=True, choices=VOCABULARY.types()),
     ),
 )  # fmt: skip
 
@@ -129,8 +124,8 @@ class Pm100Driver(Driver):
         values = config.values
         fields = visa_fields(values, config.name, node, hint='the PM100D in its USBTMC ("PM100D" driver) mode is '
                              "USB0::0x1313::0x8078::<serial>::INSTR")  # fmt: skip
-        asked = [(ch, *QUERIES[ch.values["Type"]]) for ch in config.channels]
-        channels = tuple(Asked(ch, query, field_type=kind) for ch, query, kind in asked)
+        kinds = [(ch, VOCABULARY.kinds[ch.values["Type"]]) for ch in config.channels]
+        channels = tuple(Asked(ch, kind.request or "", kind.type, kind.field) for ch, kind in kinds)
         deadline = values["Deadline"]
         queries = len({ch.request for ch in channels})
         return MeterDevice(

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import re
 
-#: channel Type -> (query, field type)
-QUERIES = {
-    "Power": ("MEAS:POW?", "float"),
-    "PowerUnit": ("SENS:POW:UNIT?", "string"),
-    "PowerAutoRange": ("SENS:POW:RANG:AUTO?", "boolean"),
-    "Wavelength": ("SENS:CORR:WAV?", "float"),
-    "BeamDiameter": ("SENS:CORR:BEAM?", "float"),
-    "NumAverages": ("SENS:AVER:COUN?", "integer"),
-    "ZeroMagnitude": ("SENS:CORR:COLL:ZERO:MAGN?", "float"),
-    "Sensor": ("SYST:SENSOR:IDN?", "sensor"),
-}
+from ...vocabulary import Kind, Vocabulary
+
+#: the channel Types: the SCPI query of each, and what its reply holds
+VOCABULARY = Vocabulary(
+    Kind("Power", "MEAS:POW?", "the power, in W"),
+    Kind("PowerUnit", "SENS:POW:UNIT?", "the unit the meter shows", field="string"),
+    Kind("PowerAutoRange", "SENS:POW:RANG:AUTO?", "auto ranging on or off", field="boolean"),
+    Kind("Wavelength", "SENS:CORR:WAV?", "the correction wavelength, nm"),
+    Kind("BeamDiameter", "SENS:CORR:BEAM?", "the beam diameter, mm"),
+    Kind("NumAverages", "SENS:AVER:COUN?", "how many readings each is the mean of", field="integer"),
+    Kind("ZeroMagnitude", "SENS:CORR:COLL:ZERO:MAGN?", "the dark offset subtracted, W"),
+    Kind("Sensor", "SYST:SENSOR:IDN?", "the head's name, with _serial and _calibration fields", field="sensor"),
+)
 SET_WATTS = "SENS:POW:UNIT W"
 NO_DATA = 9.9e37  # 9.91E+37 and more: no measurement
 NO_MEASUREMENT = "9.91000000E+37"  # what the meter answers then

@@ -133,3 +133,15 @@ def test_the_older_loggers_yaml_era_file_loads(tmp_path: Path) -> None:
 
     (device,) = load_devices("srs_ctc100", ROOT / "tests" / "data" / "older-logger-eras" / "2025-06-02.json")
     assert [ch.request for ch in device.channels] == ["In1?"]
+
+
+def test_its_own_commands_are_not_read_as_channel_names() -> None:
+    """``{name}?`` has the shape of ``*IDN?`` and ``geterror?``: the instrument's commands answer first."""
+    from telegraf_inputs.families.srs_ctc100.simulator import Ctc100Simulator
+
+    sim = Ctc100Simulator()
+    sim.elapsed = lambda: 75.0  # its clock held: two reads of a channel agree
+    assert b",CTC100," in (sim.answer("*IDN?") or b"")
+    assert sim.answer("geterror?") == b"0,NO ERROR\r\n"
+    assert sim.answer("nosuch?") == sim.error_answer and sim.answer("geterror?") == b"5,Invalid command\r\n"
+    assert sim.answer("In1.value?") == sim.answer("In1?")
