@@ -35,19 +35,16 @@ from .protocol import (
     ADDRESS,
     CG_OVER_RANGE,
     COMMAND_GAP_S,
-    COMMANDS,
     END,
     IG_OFF,
     REPLY_LENGTH,
+    VOCABULARY,
     ReplyError,
     filament,
     payload,
     pressure,
     request,
 )
-
-TYPES = ("Pressure", *COMMANDS)
-IG_TYPES = ("IGPressure",)  # read only while the filament is on (with ConfirmFilamentIsOn)
 
 
 @dataclass(frozen=True)
@@ -98,8 +95,7 @@ DECLARATION = Declaration(
              "default true for the KJLC 352, false for the 354"),
     ),
     channel=(
-        Text("Type", "Pressure (RD, or RDS with ReadCombinedPressure), IGPressure (RD), CombinedPressure (RDS), "
-             "CG1Pressure, CG2Pressure (Torr), or FilamentOn (IGS, a boolean)", required=True, choices=TYPES),
+        Text("Type", VOCABULARY.doc(), required=True, choices=VOCABULARY.types()),
     ),
 )  # fmt: skip
 
@@ -166,8 +162,7 @@ class Kjlc354Driver(SerialDriver):
         confirm = _flag(values, params, "ConfirmFilamentIsOn", False)
         pressure_command = "RDS" if combined else "RD"
         channels = tuple(
-            Asked(ch, pressure_command if ch.values["Type"] == "Pressure" else COMMANDS[ch.values["Type"]],
-                  type=ch.values["Type"])
+            Asked(ch, VOCABULARY.kinds[ch.values["Type"]].request or pressure_command, type=ch.values["Type"])
             for ch in config.channels
         )  # fmt: skip
         exchanges = len({ch.request for ch in channels} | ({"IGS"} if confirm else set()))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from ...vocabulary import Kind, Vocabulary
+
 END = b"\r"
 REPLY_LENGTH = 13  # with its CR
 COMMAND_GAP_S = 0.05  # the least time between commands on the bus
@@ -23,14 +25,15 @@ CG_OVER_RANGE = 1.01e3  # convection gauge over range or unplugged
 PRESSURE = re.compile(r"[0-9]\.[0-9]{2}E[+-][0-9]{2}")
 ADDRESS = re.compile(r"[0-9A-Fa-f]{2}")
 
-#: what a channel Type reads: the command, and what its reply is
-COMMANDS = {
-    "IGPressure": "RD",  # ion gauge pressure
-    "CombinedPressure": "RDS",  # IG + convection gauge 1, IGM402 / KJLC 352
-    "CG1Pressure": "RDCG1",  # convection gauge 1
-    "CG2Pressure": "RDCG2",  # convection gauge 2
-    "FilamentOn": "IGS",  # filament status: "0 IG OFF" or "1 IG ON "
-}
+#: the channel Types: the command each sends (framed by ``request``), and the simulator's answer
+VOCABULARY = Vocabulary(
+    Kind("Pressure", None, "RD, or RDS with ReadCombinedPressure"),
+    Kind("IGPressure", "RD", "the ion gauge, Torr", "ion_gauge"),
+    Kind("CombinedPressure", "RDS", "the ion gauge, or convection gauge 1 while it is off (KJLC 352)", "combined"),
+    Kind("CG1Pressure", "RDCG1", "convection gauge 1, Torr", "convection_gauge_1"),
+    Kind("CG2Pressure", "RDCG2", "convection gauge 2, Torr", "convection_gauge_2"),
+    Kind("FilamentOn", "IGS", "the filament's status, a boolean", "filament_status", field="boolean"),
+)
 
 
 class ReplyError(Exception):

@@ -23,7 +23,7 @@ from typing import Any
 
 from ...serial_sim import LineSimulator, split_at
 from ...simulators import run_standalone, stopwatch
-from .protocol import CG_OVER_RANGE, END, IG_OFF, format_pressure, reply
+from .protocol import CG_OVER_RANGE, END, IG_OFF, VOCABULARY, format_pressure, reply
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Kjlc354Simulator(LineSimulator):
     name = "kjlc354-sim"
     title = "KJLC 354/352 ion gauge(s)"
     default_line = (19200, 8, "N", 1)
+    vocabulary = VOCABULARY
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class Kjlc354Simulator(LineSimulator):
     ) -> None:
         super().__init__(**line)
         self.gauges = {a.upper(): Gauge() for a in addresses}
+        self.addressed = next(iter(self.gauges))  # the gauge the command being answered is for
 
     def next_request(self, buffer: bytes) -> tuple[bytes | None, bytes]:
         request, rest = split_at(buffer, END)
@@ -74,23 +76,36 @@ class Kjlc354Simulator(LineSimulator):
         parts = self._parts(request)
         if parts is None:
             return None
-        address, command = parts
-        gauge = self.gauges[address]
-        ion = gauge.ion() if gauge.filament_on else IG_OFF
-        cg1 = CG_OVER_RANGE if gauge.cg_unplugged else gauge.cg1_torr
-        values = {
-            "RD": format_pressure(ion),
-            "RDS": format_pressure(ion if gauge.filament_on else cg1),
-            "RDCG1": format_pressure(cg1),
-            "RDCG2": format_pressure(CG_OVER_RANGE if gauge.cg_unplugged else gauge.cg2_torr),
-            "IGS": "1 IG ON" if gauge.filament_on else "0 IG OFF",
-        }
-        if command in values:
-            return reply(address, values[command])
-        if command in ("IG1", "IG0"):
-            gauge.filament_on = command == "IG1"
-            return reply(address, "PROGM OK")
-        return reply(address, "INVALID", error=True)
+        self.addressed, command = parts
+        return self.answer(command)
+
+    # the answers of its vocabulary's rows, from the gauge addressed
+    def ion_gauge(self) -> bytes:
+        gauge = self.gauges[self.addressed]
+        return self._reply(format_pressure(gauge.ion() if gauge.filament_on else IG_OFF))
+
+    def combined(self) -> bytes:
+        return self.ion_gauge() if self.gauges[self.addressed].filament_on else self.convection_gauge_1()
+
+    def convection_gauge_1(self) -> bytes:
+        gauge = self.gauges[self.addressed]
+        return self._reply(format_pressure(CG_OVER_RANGE if gauge.cg_unplugged else gauge.cg1_torr))
+
+    def convection_gauge_2(self) -> bytes:
+        gauge = self.gauges[self.addressed]
+        return self._reply(format_pressure(CG_OVER_RANGE if gauge.cg_unplugged else gauge.cg2_torr))
+
+    def filament_status(self) -> bytes:
+        return self._reply("1 IG ON" if self.gauges[self.addressed].filament_on else "0 IG OFF")
+
+    def unlisted(self, text: str) -> bytes:
+        if text in ("IG1", "IG0"):  # filament on, off
+            self.gauges[self.addressed].filament_on = text == "IG1"
+            return self._reply("PROGM OK")
+        return reply(self.addressed, "INVALID", error=True)
+
+    def _reply(self, data: str) -> bytes:
+        return reply(self.addressed, data)
 
 
 def main(argv: list[str] | None = None) -> int:
