@@ -40,8 +40,8 @@ from .protocol import (
     CHANNELS,
     COMMAND_END,
     ESCAPE,
-    QUERIES,
     READ_TO,
+    VOCABULARY,
     ReplyError,
     bytes_waiting,
     connect,
@@ -51,8 +51,6 @@ from .protocol import (
 )
 
 POLL_S = 0.02  # between NINP? polls while a module's reply is not yet whole
-
-TYPES = tuple(QUERIES)
 
 
 @dataclass(frozen=True)
@@ -75,13 +73,18 @@ class Sim922Device(SerialDevice):
 def queries(channels: Sequence[SimChannel]) -> list[tuple[str, str, list[int]]]:
     """(query, Type, channel numbers it answers): one per channel, or one for all four from ALL_FROM on."""
     out = []
-    for kind, query in QUERIES.items():
+    for kind in VOCABULARY.types():
         numbers = sorted({ch.number for ch in channels if ch.type == kind})
         if len(numbers) >= ALL_FROM:
-            out.append((f"{query} 0", kind, list(range(1, CHANNELS + 1))))
+            out.append((_query(kind, 0), kind, list(range(1, CHANNELS + 1))))
         else:
-            out += [(f"{query} {n}", kind, [n]) for n in numbers]
+            out += [(_query(kind, n), kind, [n]) for n in numbers]
     return out
+
+
+def _query(kind: str, number: int) -> str:
+    """The query of channel ``number`` (0: all four) of Type ``kind``."""
+    return (VOCABULARY.kinds[kind].request or "").format(channel=number)
 
 
 def _channel_number(node: Node, key: str) -> int:
@@ -102,7 +105,7 @@ DECLARATION = Declaration(
     channel=(
         Custom("DeviceChannel", "the SIM922 channel, 1 to 4", reader=_channel_number,
                json_schema=Integer("", minimum=1, maximum=CHANNELS).fragment()),
-        Text("Type", "Temperature (K) or Voltage (the diode's, V)", "Temperature", choices=TYPES),
+        Text("Type", VOCABULARY.doc(), "Temperature", choices=VOCABULARY.types()),
     ),
 )  # fmt: skip
 

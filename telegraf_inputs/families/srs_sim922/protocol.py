@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import re
 
+from ...vocabulary import Kind, Slot, Vocabulary
+
 COMMAND_END = b"\n"
 REPLY_END = b"\r\n"  # what a module sends
 READ_TO = b"\n"  # what a reply is read to
 CHANNELS = 4
 ESCAPE = "xyz"  # ends a SIM900 CONN pass-through
-QUERIES = {"Temperature": "TVAL?", "Voltage": "VOLT?"}
+#: the channel Types: the query of one channel (1 to 4) or of all four (0), and the simulator's answer
+VOCABULARY = Vocabulary(
+    Kind("Temperature", "TVAL? {channel}", "the diode's temperature, K", "temperatures"),
+    Kind("Voltage", "VOLT? {channel}", "the diode's voltage, V", "volts"),
+    slots={"channel": Slot("DeviceChannel", "[0-4]", "1 to 4 (0: all four)", example="2")},
+)
 ALL_FROM = 3  # channels of one kind from which one query for all four costs fewer bytes than one each
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from ...serial_sim import LineSimulator, split_at
 from ...simulators import run_standalone, stopwatch
-from .protocol import COMMAND_END, REPLY_END, format_values
+from .protocol import COMMAND_END, REPLY_END, VOCABULARY, format_values
 
 CONN = re.compile(r'CONN\s+(\d)\s*,\s*"([^"]+)"')
 SNDT = re.compile(r'SNDT\s+(\d)\s*,\s*"([^"]*)"')
@@ -53,6 +53,7 @@ class Module:
 class Sim922Simulator(LineSimulator):
     name = "sim922-sim"
     title = "SRS SIM922 (or a SIM900 with SIM922s)"
+    vocabulary = VOCABULARY
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class Sim922Simulator(LineSimulator):
         self.mainframe = bool(slots)
         self.modules = {slot: Module() for slot in (slots or [0])}
         self.connected: int | None = None if self.mainframe else 0
+        self.answering = next(iter(self.modules.values()))  # the module whose message is being answered
         self.escape = ""
         self.outbox = {slot: bytearray() for slot in self.modules}  # replies to SNDT messages, per slot
 
@@ -107,12 +109,23 @@ class Sim922Simulator(LineSimulator):
     def module_reply(self, module: Module, text: str) -> bytes | None:
         if text == "*IDN?":
             return b"Stanford_Research_Systems,SIM922,s/n105794,ver3.6" + REPLY_END
-        match = re.fullmatch(r"(TVAL|VOLT)\?\s*([0-4])", text)
-        if match is None:
-            return None  # an SRS module does not answer what it does not know
-        values = module.temperatures() if match.group(1) == "TVAL" else module.volts()
-        n = int(match.group(2))
-        return format_values(values if n == 0 else [values[n - 1]])
+        self.answering = module
+        return self.answer(text)
+
+    # the answers of its vocabulary's rows, from the module addressed
+    def temperatures(self, channel: str) -> bytes:
+        return _some(self.answering.temperatures(), int(channel))
+
+    def volts(self, channel: str) -> bytes:
+        return _some(self.answering.volts(), int(channel))
+
+    def unlisted(self, text: str) -> bytes | None:
+        return None  # an SRS module does not answer what it does not know
+
+
+def _some(values: list[float], channel: int) -> bytes:
+    """Channel ``channel``'s value (0: all four), as the module writes them."""
+    return format_values(values if channel == 0 else [values[channel - 1]])
 
 
 def main(argv: list[str] | None = None) -> int:
