@@ -354,15 +354,21 @@ def shared_port_problems(devices: Sequence[DeviceSpec], bus_key: Callable[[Any],
 class SerialDriver(Driver):
     """A family on serial ports: devices on one port share one session (``session``), read one after another.
 
-    By default one device per port; a family on a bus overrides ``check_all``.
+    By default one device per port; a family on a multi-drop bus names what tells its devices apart
+    (``bus``, and each device's ``bus_key``).
     """
 
     session: type[SerialSession]
+    bus: ClassVar[str | None] = None  # on a bus: the name of what tells its devices apart ("address")
 
     connect = staticmethod(open_port)
 
+    def bus_key(self, device: Any) -> object:
+        """On a bus: what tells ``device`` from the others on its port (distinct on one port)."""
+        raise NotImplementedError
+
     def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
-        return shared_port_problems(devices)
+        return shared_port_problems(devices, self.bus_key if self.bus else None, self.bus or "")
 
     def open(self, devices: Sequence[DeviceSpec]) -> Session:
         mine = [d for d in devices if isinstance(d, SerialDevice)]

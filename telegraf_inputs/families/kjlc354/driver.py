@@ -12,12 +12,11 @@ that channel, never a value.  Several gauges on one port share one connection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from ...base import Asked, DeviceSpec, Reading, requests_of
-from ...config import ConfigError, Declaration, DeviceConfig, Node
+from ...config import Declaration, DeviceConfig, Node
 from ...keys import Custom, Flag, Text, Values
 from ...lineprotocol import FieldValue
 from ...serial_lines import (
@@ -25,11 +24,10 @@ from ...serial_lines import (
     SerialDevice,
     SerialDriver,
     SerialSession,
+    ask_each,
     reading_of,
     serial_fields,
     serial_keys,
-    shared_port_problems,
-    timed,
 )
 from .protocol import (
     ADDRESS,
@@ -115,13 +113,11 @@ class GaugeSession(SerialSession):
 
     def read_device(self, device: SerialDevice) -> list[Reading]:
         assert isinstance(device, GaugeDevice)
-        replies: dict[str, tuple[str | BadReply, int]] = {}
-        for command in device.commands():
-            if command == "RD" and device.confirm_filament:
-                status, _ = replies["IGS"]
-                if not isinstance(status, BadReply) and not _filament_on(status):
-                    continue  # not asked while the filament is off
-            replies[command] = timed(partial(self.exchange, device, command))
+        ask = partial(self.exchange, device)
+        replies = ask_each(["IGS"] if device.confirm_filament else [], ask)
+        status, _ = replies.get("IGS", ("", 0))
+        off = device.confirm_filament and not isinstance(status, BadReply) and not _filament_on(status)
+        replies.update(ask_each([c for c in device.commands() if c not in replies and not (off and c == "RD")], ask))
         return [_reading(ch, replies, device.confirm_filament) for ch in device.channels]
 
 
@@ -174,8 +170,10 @@ class Kjlc354Driver(SerialDriver):
             channels=channels,
         )
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
-        return shared_port_problems(devices, lambda d: d.gauge_address, "address")
+    bus = "address"
+
+    def bus_key(self, device: GaugeDevice) -> object:
+        return device.gauge_address
 
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, GaugeDevice)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ...base import DeviceSpec, Reading
-from ...config import ChannelConfig, ConfigError, Declaration, DeviceConfig, Node
+from ...config import ChannelConfig, Declaration, DeviceConfig, Node
 from ...keys import Custom, Integer, Text
 from ...serial_lines import (
     BadReply,
@@ -31,7 +31,6 @@ from ...serial_lines import (
     reading_of,
     serial_fields,
     serial_keys,
-    shared_port_problems,
     timed,
 )
 from .protocol import (
@@ -212,9 +211,11 @@ class Sim922Driver(SerialDriver):
             channels=channels,
         )
 
-    def check_all(self, devices: Sequence[DeviceSpec]) -> list[ConfigError]:
+    bus = "SIM900Port"
+
+    def bus_key(self, device: Sim922Device) -> object:
         """Modules in one SIM900 share its port in distinct slots; a SIM922 on its own port is alone there."""
-        return shared_port_problems(devices, lambda d: d.sim900_port or "none (no SIM900Port)", "SIM900Port")
+        return device.sim900_port or "none (no SIM900Port)"
 
     def plan(self, device: DeviceSpec) -> str | None:
         assert isinstance(device, Sim922Device)
