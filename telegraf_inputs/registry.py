@@ -29,10 +29,8 @@ log = logging.getLogger("telegraf_inputs")
 SIMULATED_SECRET = "simulated-key"
 
 
-#: Models the older logger read that no family can: why, for their W! line (the README's "Not supported")
-NOT_SUPPORTED = {
-    "HIGHFINESSE": "its only interface is the vendor's Windows library (wlmData.dll) beside the WLM application",
-}
+#: Models the older logger read that no family can: why, for their W! line (none since HighFinesse's family)
+NOT_SUPPORTED: dict[str, str] = {}
 
 
 def normalise_model(model: str) -> str:

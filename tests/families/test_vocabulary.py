@@ -21,12 +21,13 @@ FAMILIES = [(family.name, protocol) for family, protocol in registry.modules("pr
 
 
 def simulator_of(name: str) -> Any:
-    """The family's simulator (serial: a LineSimulator, answering bytes; network: a LineServer, text)."""
+    """The family's simulator: the class of its simulator module that answers a request (a LineSimulator,
+    in bytes; a LineServer or a simulated library, in text)."""
     family = registry.family_named(name)
     assert family is not None
     module = importlib.import_module(f"{family.package}.simulator")
     (cls,) = [c for _, c in inspect.getmembers(module, inspect.isclass)
-              if issubclass(c, (LineSimulator, LineServer)) and c.__module__ == module.__name__]  # fmt: skip
+              if c.__module__ == module.__name__ and callable(getattr(c, "answer", None))]  # fmt: skip
     return cls()
 
 
