@@ -3,11 +3,12 @@
 Each family keeps its cases in ``tests/families/<family>/conversations.json``: a list of
 
     {"case": "...", "source": "project, file @ revision; or manual, chapter/page",
-     "transport": "tcp" | "serial" | "modbus-tcp" | "http",
+     "transport": "tcp" | "serial" | "modbus-tcp" | "http" | "library",
      "entry": {a devices-file entry; "{socket}", "{serial}", "{host}", "{port}", "{url}" stand for the
                scripted instrument's address},
      "exchanges": [{"send": "...", "reply": "..."}  (text; bytes as \\u00XX escapes; HTTP: "GET /path?query"
-                    and the body, with "status" where it is not 200)
+                    and the body, with "status" where it is not 200; a library: the call, "GetPowerNum 1",
+                    and what it returns)
                    or {"send_hex": "...", "reply_hex": "..."},
                    "ours": true on an exchange the source does not record (what our driver asks besides,
                    e.g. an error queue), "frame": N where a simulator's binary reply must equal the
@@ -18,7 +19,8 @@ Each family keeps its cases in ``tests/families/<family>/conversations.json``: a
                   generic SCPI family's simulator, which makes its replies up from the channels)}
 
 The replay serves the exchanges on the family's real transport (a TCP socket; pyserial's ``socket://``
-for a serial line; Modbus TCP, whose transaction id is the client's; HTTP on 127.0.0.1), reads the
+for a serial line; Modbus TCP, whose transaction id is the client's; HTTP on 127.0.0.1; for a vendor's
+library, the family's C stub of it, ``tests/families/<family>/stub.py``, loaded as the library is), reads the
 entry as ``telegraf-lab run`` does (the runtime's Runner, one gather), and checks:
 
 - every exchange the source records was asked, byte for byte, and nothing the case does not list;
@@ -32,9 +34,11 @@ entry as ``telegraf-lab run`` does (the runtime's Runner, one gather), and check
 from __future__ import annotations
 
 import http.server
+import importlib
 import json
 import logging
 import math
+import os
 import re
 import socket
 import threading
@@ -211,10 +215,38 @@ def _placed(value: Any, places: dict[str, Any]) -> Any:
     return value
 
 
-def entry_at(case: Case, port: int) -> dict[str, Any]:
+def entry_at(case: Case, port: int, library: str = "wlm") -> dict[str, Any]:
     places = {"{socket}": f"TCPIP0::127.0.0.1::{port}::SOCKET", "{serial}": f"socket://127.0.0.1:{port}",
-              "{host}": "127.0.0.1", "{port}": port, "{url}": f"http://127.0.0.1:{port}"}  # fmt: skip
+              "{host}": "127.0.0.1", "{port}": port, "{url}": f"http://127.0.0.1:{port}",
+              "{library}": library}  # fmt: skip
     return dict(_placed(case.entry, places))
+
+
+class LibraryStub:
+    """A vendor library's stand-in (the family's ``stub.py``), answering the case's calls: what it is asked is
+    matched against the script when it stops."""
+
+    def __init__(self, case: Case, script: Script, folder: Path) -> None:
+        stub_module = importlib.import_module(f"tests.families.{case.family}.stub")
+        self.stub = stub_module.Stub(folder)
+        self.script, self.port = script, 0
+        self.stub.answers.write_text("".join(f"{x.send.decode()}={x.reply.decode()}\n" for x in script.exchanges
+                                             if x.reply is not None))  # fmt: skip
+        self.saved = {name: os.environ.get(name) for name in self.stub.env}
+        os.environ.update(self.stub.env)  # the library's worker processes inherit it
+
+    def stop(self) -> None:
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        for call in self.stub.called():
+            match = [x for x in self.script.exchanges if x.send == call.encode()]
+            if match:
+                match[0].used += 1
+            else:
+                self.script.unexpected.append(call.encode())
 
 
 @dataclass
@@ -230,9 +262,15 @@ def replay(case: Case, folder: Path) -> Replayed:
 
     script = Script([Exchange(x.send, x.reply, x.ours, x.frame, x.status, x.checksum) for x in case.exchanges],
                     modbus=case.transport == "modbus-tcp", whole=case.transport == "http")  # fmt: skip
-    server: Any = HttpServer(script) if case.transport == "http" else StreamServer(script).start()
+    server: Any
+    if case.transport == "library":
+        server = LibraryStub(case, script, folder)
+    else:
+        server = HttpServer(script) if case.transport == "http" else StreamServer(script).start()
     config = folder / "devices.json"
-    config.write_text(json.dumps([entry_at(case, server.port)]))
+    config.write_text(
+        json.dumps([entry_at(case, server.port, str(getattr(getattr(server, "stub", None), "library", "")))])
+    )
     logged = _Collect()
     logger = logging.getLogger("telegraf_inputs")
     logger.addHandler(logged)
@@ -318,7 +356,7 @@ def simulated(case: Case, folder: Path) -> Iterator[tuple[Exchange, bytes]]:
     (group,) = loaded.groups
     pointed, stop = group.family.start_simulators(group.devices)
     try:
-        ask = _asker(case.transport, pointed[0])
+        ask = _library_asker(case) if case.transport == "library" else _asker(case.transport, pointed[0])
         for exchange in case.exchanges:
             if not exchange.ours:
                 reply = ask(exchange)  # a command (no reply in the source) is sent all the same
@@ -326,6 +364,17 @@ def simulated(case: Case, folder: Path) -> Iterator[tuple[Exchange, bytes]]:
                     yield exchange, reply
     finally:
         stop()
+
+
+def _library_asker(case: Case) -> Any:
+    """The family's simulated library (the class of its simulator module that answers a call), asked in text."""
+    import inspect
+
+    module = importlib.import_module(f"telegraf_inputs.families.{case.family}.simulator")
+    (cls,) = [c for _, c in inspect.getmembers(module, inspect.isclass)
+              if c.__module__ == module.__name__ and callable(getattr(c, "answer", None))]  # fmt: skip
+    library = cls()
+    return lambda exchange: str(library.answer(exchange.send.decode())).encode()
 
 
 def _asker(transport: str, device: DeviceSpec) -> Any:

@@ -11,6 +11,7 @@ instrument (the older logger set the PID's deviation unit at start-up; this fami
 from __future__ import annotations
 
 import json
+import math
 import queue
 import signal
 import subprocess
@@ -28,13 +29,6 @@ from .protocol import VOCABULARY, default_library, error_of
 
 MAX_LINE = 4096  # a worker's reply line, at most
 START_S = 10.0  # loading the library and finding the WLM may take this long, beside the Timeout
-
-
-@dataclass(frozen=True)
-class WavemeterDevice(DeviceSpec):
-    library: str = ""
-    timeout_s: float = 2.0
-    channels: tuple[Asked, ...] = ()
 
 
 DECLARATION = Declaration(
@@ -60,6 +54,15 @@ def _request(ch: ChannelConfig) -> str:
     if "{channel}" not in kind.request and number is not None:
         raise ch.node.error(f'Type "{kind.type}" is of the whole wavemeter: it has no SwitchChannel', "SwitchChannel")
     return kind.request.format(channel=number or 1)
+
+
+@dataclass(frozen=True)
+class WavemeterDevice(DeviceSpec):
+    """A wavemeter, by the library that reaches it; each channel one call."""
+
+    library: str = ""
+    timeout_s: float = 2.0
+    channels: tuple[Asked, ...] = ()
 
 
 class Worker:
@@ -159,6 +162,10 @@ def _reading(ch: Asked, reply: dict[str, Any], when: int) -> Reading:
     value = reply.get("value")
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return Reading(ch.config, None, when, problem=str(reply.get("error", reply))[:300], failed=True)
+    if not math.isfinite(value):  # passed on by the library (QMI's tests hold NaN a value); no number to write
+        return Reading(
+            ch.config, None, when, problem=f"{ch.request}: no measurement ({'NaN' if math.isnan(value) else value})"
+        )
     error = error_of(ch.request.split()[0], value)
     if error is not None:
         return Reading(ch.config, None, when, problem=f"{ch.request}: {error}", failed=True)

@@ -1,14 +1,11 @@
 """HighFinesse wavelength meters through telegraf-lab, the vendor library's place taken by a stub built from C
-by these tests (stub_wlmdata.c: the vendor's exported prototypes, answering what the test writes in a file),
-loaded through the same code as the real library: ctypes in the worker process."""
+by these tests (stub.c: the vendor's exported prototypes, answering what the test writes in a file), loaded
+through the same code as the real library: ctypes in the worker process."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +14,9 @@ import pytest
 from telegraf_inputs.families.rp_lockbox.simulator import LockboxSimulator
 from tests.helpers import ExecdProcess, parse_lines, write_config
 
+from .stub import Stub, environment
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the stub library is built with cc")
-HERE = Path(__file__).parent
 #: the older logger's HighFinesse entry (its example devices file, as the reference records it): no Address
 OLDER_ENTRY = {
     "Device": "HighFinesse WS/7 wavemeter",
@@ -30,23 +28,9 @@ OLDER_ENTRY = {
 }
 
 
-@pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The stub, built as the vendor names its Linux library."""
-    compiler = shutil.which("cc")
-    assert compiler is not None, "the tests build a stub of the vendor's library with cc"
-    folder = tmp_path_factory.mktemp("wlm")
-    built = folder / "libwlmData.so"
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(built), str(HERE / "stub_wlmdata.c")], check=True)
-    return built
-
-
 @pytest.fixture
-def answers(tmp_path: Path, library: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """The file the stub answers from, and the environment that points the stub (and the system) at it."""
-    path = tmp_path / "answers.txt"
-    path.write_text("")
-    yield path, {**os.environ, "STUB_WLM_FILE": str(path), "LD_LIBRARY_PATH": str(library.parent)}
+def stub(tmp_path: Path) -> Stub:
+    return Stub(tmp_path)
 
 
 def once(tmp_path: Path, entries: list[dict[str, Any]], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -60,13 +44,9 @@ def meter(library: Path, channels: dict[str, Any], **extra: Any) -> dict[str, An
             "Channels": channels, **extra}  # fmt: skip
 
 
-def test_each_type_reads_its_call_and_an_error_code_is_named_never_written(
-    tmp_path: Path, library: Path, answers: tuple[Path, dict[str, str]]
-) -> None:
-    path, env = answers
-    path.write_text("GetFrequencyNum 1=281.6303\nGetWavelengthNum 2=994.0068\nAirIndex=1.000273\n"
-                    "GetPowerNum 2=153.25\nGetPowerNum 3=-4\nGetExposureNum 2=12\nGetTemperature=24.5\n"
-                    "GetPressure=-1005\n")  # fmt: skip
+def test_each_type_reads_its_call_and_an_error_code_is_named_never_written(tmp_path: Path, stub: Stub) -> None:
+    stub.set(GetFrequencyNum_1=281.6303, GetWavelengthNum_2=994.0068, AirIndex=1.000273, GetPowerNum_2=153.25,
+             GetPowerNum_3=-4, GetExposureNum_2=12, GetTemperature=24.5, GetPressure=-1005)  # fmt: skip
     channels = {
         "f": {"Type": "Frequency", "field-key": "f"},
         "vac": {"Type": "Wavelength", "SwitchChannel": 2, "field-key": "vac"},
@@ -78,7 +58,7 @@ def test_each_type_reads_its_call_and_an_error_code_is_named_never_written(
         "p": {"Type": "Pressure", "field-key": "p"},
         "none": {"Type": "Frequency", "SwitchChannel": 4, "field-key": "none"},
     }
-    done = once(tmp_path, [meter(library, channels)], env)
+    done = once(tmp_path, [meter(stub.library, channels)], environment(stub))
     fields = {k: v for line in parse_lines(done.stdout) for k, v in line["fields"].items()}
     assert fields == {"f": 281.6303, "vac": 994.0068, "air": pytest.approx(994.0068 / 1.000273), "p2": 153.25,
                       "exp": 12, "t": 24.5}  # fmt: skip
@@ -86,14 +66,14 @@ def test_each_type_reads_its_call_and_an_error_code_is_named_never_written(
     assert "GetPressure: ErrWlmMissing (-1005)" in done.stderr
     assert "GetFrequencyNum 4: ErrNotAvailable (-6)" in done.stderr
     assert done.stderr.count("E! ") == 3, done.stderr
+    assert stub.called() == ["GetFrequencyNum 1", "GetWavelengthNum 2", "GetWavelengthNum 2", "GetPowerNum 2",
+                             "GetPowerNum 3", "GetExposureNum 2", "GetTemperature", "GetPressure",
+                             "GetFrequencyNum 4"]  # fmt: skip
 
 
-def test_the_older_loggers_entry_reads_unchanged_from_the_library_the_system_finds(
-    tmp_path: Path, answers: tuple[Path, dict[str, str]]
-) -> None:
-    path, env = answers
-    path.write_text("GetFrequencyNum 1=281.63\nGetFrequencyNum 2=300.1\n")
-    done = once(tmp_path, [OLDER_ENTRY], env)  # no Library: libwlmData.so, found on LD_LIBRARY_PATH
+def test_the_older_loggers_entry_reads_unchanged_from_the_library_the_system_finds(tmp_path: Path, stub: Stub) -> None:
+    stub.set(GetFrequencyNum_1=281.63, GetFrequencyNum_2=300.1)
+    done = once(tmp_path, [OLDER_ENTRY], environment(stub))  # no Library: libwlmData.so, found on LD_LIBRARY_PATH
     assert done.returncode == 0, done.stderr
     (line,) = parse_lines(done.stdout)
     assert line["measurement"] == "frequency"
@@ -101,12 +81,10 @@ def test_the_older_loggers_entry_reads_unchanged_from_the_library_the_system_fin
     assert line["fields"] == {"frequency": 281.63}  # switch channel 1, as the older logger read
 
 
-def test_no_wlm_application_is_one_clear_error(
-    tmp_path: Path, library: Path, answers: tuple[Path, dict[str, str]]
-) -> None:
-    path, env = answers
-    path.write_text("Instantiate=0\n")
-    done = once(tmp_path, [meter(library, {"f": {"Type": "Frequency", "field-key": "f"}})], env)
+def test_no_wlm_application_is_one_clear_error(tmp_path: Path, stub: Stub) -> None:
+    stub.set(Instantiate=0)
+    env = environment(stub)
+    done = once(tmp_path, [meter(stub.library, {"f": {"Type": "Frequency", "field-key": "f"}})], env)
     assert done.returncode == 1 and done.stdout == ""
     assert "no WLM application answers the library" in done.stderr and "Traceback" not in done.stderr
     missing = once(tmp_path, [meter(tmp_path / "nowhere.so", {"f": {"Type": "Frequency", "field-key": "f"}})], env)
@@ -116,25 +94,24 @@ def test_no_wlm_application_is_one_clear_error(
 @pytest.mark.parametrize(("mode", "said"), [("hang", "did not answer GetFrequencyNum 1 within 1 s"),
                                             ("crash", "killed by SIGSEGV")])  # fmt: skip
 def test_a_hang_or_crash_in_the_library_leaves_the_lab_reading_and_the_meter_comes_back(
-    tmp_path: Path, library: Path, answers: tuple[Path, dict[str, str]], mode: str, said: str
+    tmp_path: Path, stub: Stub, mode: str, said: str
 ) -> None:
-    path, env = answers
-    path.write_text("GetFrequencyNum 1=281.63\n")
+    stub.set(GetFrequencyNum_1=281.63)
     box = LockboxSimulator().start()
     lockbox = {"Device": "Lockbox", "Model": "rp-lockbox", "Address": "127.0.0.1", "Timeout": 1,
                "SCPIConnectionParams": {"Port": box.port}, "measurement": "lockbox",
                "Channels": {"in1": {"Type": "FastAnalogIn", "DeviceChannel": 1, "field-key": "in1"}}}  # fmt: skip
-    config = write_config(tmp_path, [meter(library, {"f": {"Type": "Frequency", "field-key": "f"}}), lockbox])
-    exe = ExecdProcess(["run", "--config", str(config)], name="telegraf-lab", env=env)
+    config = write_config(tmp_path, [meter(stub.library, {"f": {"Type": "Frequency", "field-key": "f"}}), lockbox])
+    exe = ExecdProcess(["run", "--config", str(config)], name="telegraf-lab", env=environment(stub))
     try:
         exe.trigger()
         assert {line["measurement"] for line in parse_lines("\n".join(exe.read_lines(2)))} == {"wavemeter", "lockbox"}
-        path.write_text(f"mode={mode}\n")
+        stub.set(mode=mode)
         exe.trigger()
         (line,) = parse_lines("\n".join(exe.read_lines(1)))
         assert line["measurement"] == "lockbox"  # the other device, read as usual
         exe.wait_stderr(said)
-        path.write_text("GetFrequencyNum 1=281.64\n")
+        stub.set(GetFrequencyNum_1=281.64)
         exe.trigger()  # a new worker, the library loaded again
         lines = parse_lines("\n".join(exe.read_lines(2)))
         assert {line["measurement"]: line["fields"] for line in lines}["wavemeter"] == {"f": 281.64}
@@ -158,3 +135,47 @@ def test_a_whole_meter_type_has_no_switch_channel(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "telegraf_inputs.cli", "check", str(write_config(tmp_path, [entry]))],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2 and 'Type "Temperature" is of the whole wavemeter' in done.stderr
+
+
+def test_a_failing_channel_is_one_line_when_it_starts_and_one_when_it_recovers(tmp_path: Path, stub: Stub) -> None:
+    stub.set(GetFrequencyNum_1=281.63, GetPowerNum_1=-3)  # ErrLowSignal: too little light
+    config = write_config(tmp_path, [meter(stub.library, {"f": {"Type": "Frequency", "field-key": "f"},
+                                                           "p": {"Type": "Power", "field-key": "p"}})])  # fmt: skip
+    exe = ExecdProcess(["run", "--config", str(config)], name="telegraf-lab", env=environment(stub))
+    try:
+        for _ in range(3):
+            exe.trigger()
+            (line,) = parse_lines("\n".join(exe.read_lines(1)))
+            assert line["fields"] == {"f": 281.63}  # the failing channel takes nothing of the other with it
+        stub.set(GetFrequencyNum_1=281.63, GetPowerNum_1=12.5)
+        exe.trigger()
+        assert {k for line in parse_lines("\n".join(exe.read_lines(2))) for k in line["fields"]} == {"f", "p"}
+        exe.wait_stderr("recovered after 3 failed gather(s)")
+        assert exe.close_stdin() < 5
+    finally:
+        exe.kill()
+    failing = [line for line in exe.stderr if "ErrLowSignal" in line]
+    assert len(failing) == 1 and failing[0].startswith("E! "), exe.stderr
+
+
+def test_every_model_of_the_older_logger_is_read() -> None:
+    from telegraf_inputs import registry
+
+    older = [
+        "Keysight DAQ973A",
+        "SMC HRS012-AN-10-T",
+        "PurpleAir",
+        "KJLC 354",
+        "KJLC ACG",
+        "Met One DR-528",
+        "SRS CTC100",
+        "Cryomech CPA1110",
+        "HighFinesse",
+        "rp-lockbox",
+        "Thorlabs KPA101",
+        "Thorlabs MDT693B",
+        "Thorlabs PM100",
+        "pydase",
+        "SRS SIM922",
+    ]  # its Models at HEAD (the reference's history, section 4)
+    assert [model for model in older if registry.family_of(model) is None] == []
