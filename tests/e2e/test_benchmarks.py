@@ -59,7 +59,8 @@ def test_every_family_has_its_benchmark_row() -> None:
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     part = run.stdout.split("### 10. ", 1)[1].split("### 13a. ", 1)[0]
-    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in part.splitlines() if line.startswith("| ")}
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in part.splitlines() if line.startswith("| ")}  # fmt: skip
     rows.pop("family")
     assert set(rows) == {f.name for f in registry.families()} - {"daq970a", "smc_hrs", "purpleair"}
     own = {make.__name__.removeprefix("row_") for make in FAMILY_ROWS}
