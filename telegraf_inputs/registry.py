@@ -29,10 +29,6 @@ log = logging.getLogger("telegraf_inputs")
 SIMULATED_SECRET = "simulated-key"
 
 
-#: Models the older logger read that no family can: why, for their W! line (none since HighFinesse's family)
-NOT_SUPPORTED: dict[str, str] = {}
-
-
 def normalise_model(model: str) -> str:
     """A Model string as compared: letter case and runs of white space do not matter."""
     return " ".join(model.split()).upper()
@@ -167,9 +163,6 @@ class Lab:
         """One W! line per device whose Model no family reads."""
         for entry, close in self.unsupported:
             hint = f" (did you mean {close!r}?)" if close else ""
-            why = NOT_SUPPORTED.get(normalise_model(entry.model))
-            if why is not None:
-                hint = f": {why}"
             log.warning(
                 "%s: %s: device %r has Model %r, which no installed family reads%s; skipped "
                 "(telegraf-lab models lists the supported ones)",

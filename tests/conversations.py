@@ -38,7 +38,6 @@ import importlib
 import json
 import logging
 import math
-import os
 import re
 import socket
 import threading
@@ -52,6 +51,7 @@ from telegraf_inputs import registry
 from telegraf_inputs.base import DeviceSpec
 from telegraf_inputs.runtime import Runner
 from telegraf_inputs.simulators import TcpServer
+from tests.helpers import set_environ
 
 FAMILIES = Path(__file__).parent / "families"
 
@@ -232,15 +232,10 @@ class LibraryStub:
         self.script, self.port = script, 0
         self.stub.answers.write_text("".join(f"{x.send.decode()}={x.reply.decode()}\n" for x in script.exchanges
                                              if x.reply is not None))  # fmt: skip
-        self.saved = {name: os.environ.get(name) for name in self.stub.env}
-        os.environ.update(self.stub.env)  # the library's worker processes inherit it
+        self.restore = set_environ(self.stub.env)  # the library's worker processes inherit it
 
     def stop(self) -> None:
-        for name, value in self.saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        self.restore()
         for call in self.stub.called():
             match = [x for x in self.script.exchanges if x.send == call.encode()]
             if match:
@@ -366,14 +361,20 @@ def simulated(case: Case, folder: Path) -> Iterator[tuple[Exchange, bytes]]:
         stop()
 
 
-def _library_asker(case: Case) -> Any:
-    """The family's simulated library (the class of its simulator module that answers a call), asked in text."""
+def simulator_class(family: str) -> Any:
+    """The class of the family's simulator module that answers a request (a LineSimulator, in bytes; a
+    LineServer or a simulated library, in text)."""
     import inspect
 
-    module = importlib.import_module(f"telegraf_inputs.families.{case.family}.simulator")
+    module = importlib.import_module(f"telegraf_inputs.families.{family}.simulator")
     (cls,) = [c for _, c in inspect.getmembers(module, inspect.isclass)
               if c.__module__ == module.__name__ and callable(getattr(c, "answer", None))]  # fmt: skip
-    library = cls()
+    return cls
+
+
+def _library_asker(case: Case) -> Any:
+    """The family's simulated library, asked in text."""
+    library = simulator_class(case.family)()
     return lambda exchange: str(library.answer(exchange.send.decode())).encode()
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,21 @@ def daq_device(address: str, name: str = "daq", channels: dict[str, Any] | None 
     }
     entry.update(extra)
     return entry
+
+
+def set_environ(updates: dict[str, str]) -> Callable[[], None]:
+    """Set ``updates`` in this process's environment (what its subprocesses inherit); the function undoing it."""
+    saved = {name: os.environ.get(name) for name in updates}
+    os.environ.update(updates)
+
+    def restore() -> None:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return restore
 
 
 def run_once(

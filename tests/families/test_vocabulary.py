@@ -4,8 +4,6 @@ own wire reads; a request of no row is the instrument's error; and the driver's 
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from types import ModuleType
 from typing import Any
 
@@ -15,20 +13,15 @@ from telegraf_inputs import registry
 from telegraf_inputs.serial_sim import LineSimulator
 from telegraf_inputs.simulators import LineServer
 from telegraf_inputs.vocabulary import Kind, Slot, Vocabulary
+from tests.conversations import simulator_class
 
 FAMILIES = [(family.name, protocol) for family, protocol in registry.modules("protocol")
             if isinstance(getattr(protocol, "VOCABULARY", None), Vocabulary)]  # fmt: skip
 
 
 def simulator_of(name: str) -> Any:
-    """The family's simulator: the class of its simulator module that answers a request (a LineSimulator,
-    in bytes; a LineServer or a simulated library, in text)."""
-    family = registry.family_named(name)
-    assert family is not None
-    module = importlib.import_module(f"{family.package}.simulator")
-    (cls,) = [c for _, c in inspect.getmembers(module, inspect.isclass)
-              if c.__module__ == module.__name__ and callable(getattr(c, "answer", None))]  # fmt: skip
-    return cls()
+    """The family's simulator (tests/conversations.py finds its class)."""
+    return simulator_class(name)()
 
 
 def test_the_table_families_are_found() -> None:

@@ -17,14 +17,15 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
 from ...base import Asked, DeviceError, DeviceSpec, Driver, Reading, Session, requests_of
 from ...config import ChannelConfig, Declaration, DeviceConfig, Node
 from ...keys import Integer, Number, Text
+from ...serial_lines import BadReply, ask_each
 from .protocol import VOCABULARY, default_library, error_of
 
 MAX_LINE = 4096  # a worker's reply line, at most
@@ -47,13 +48,14 @@ DECLARATION = Declaration(
 )  # fmt: skip
 
 
-def _request(ch: ChannelConfig) -> str:
+def _channel(ch: ChannelConfig) -> Asked:
+    """The channel and its call: its Type's, of its SwitchChannel (1 when absent)."""
     kind = VOCABULARY.kinds[ch.values["Type"]]
     assert kind.request is not None
     number = ch.values["SwitchChannel"]
     if "{channel}" not in kind.request and number is not None:
         raise ch.node.error(f'Type "{kind.type}" is of the whole wavemeter: it has no SwitchChannel', "SwitchChannel")
-    return kind.request.format(channel=number or 1)
+    return Asked(ch, kind.request.format(channel=number or 1), kind.type, kind.field)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class Worker:
         if line is None:
             raise DeviceError(f"the library's process ended during {what} ({_exit(self.proc)}); it starts again "
                               "at the next gather")  # fmt: skip
+        if not line.endswith(b"\n"):  # longer than any message: the rest would pass for the next reply
+            self.stop()
+            raise DeviceError(f"the library's process wrote more than {MAX_LINE} bytes for {what}")
         try:
             message: dict[str, Any] = json.loads(line)
         except ValueError:
@@ -147,18 +152,15 @@ class WavemeterSession(Session):
 
     def read(self, device: DeviceSpec) -> list[Reading]:
         assert isinstance(device, WavemeterDevice)
-        results: dict[str, tuple[dict[str, Any], int]] = {}
-        for request in requests_of(device.channels):
-            start = time.time_ns()
-            reply = self.worker.ask(request, device.timeout_s)
-            results[request] = (reply, (start + time.time_ns()) // 2)
+        results = ask_each(requests_of(device.channels), partial(self.worker.ask, timeout_s=device.timeout_s))
         return [_reading(ch, *results[ch.request]) for ch in device.channels]
 
     def close(self) -> None:
         self.worker.stop()
 
 
-def _reading(ch: Asked, reply: dict[str, Any], when: int) -> Reading:
+def _reading(ch: Asked, reply: dict[str, Any] | BadReply, when: int) -> Reading:
+    assert not isinstance(reply, BadReply)  # the worker's replies are messages; a failed call is DeviceError
     value = reply.get("value")
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return Reading(ch.config, None, when, problem=str(reply.get("error", reply))[:300], failed=True)
@@ -178,8 +180,7 @@ class HighFinesseDriver(Driver):
     declaration = DECLARATION
 
     def device_of(self, config: DeviceConfig, node: Node) -> WavemeterDevice:
-        channels = tuple(Asked(ch, _request(ch), ch.values["Type"], VOCABULARY.kinds[ch.values["Type"]].field)
-                         for ch in config.channels)  # fmt: skip
+        channels = tuple(_channel(ch) for ch in config.channels)
         library = (config.values["Library"] or default_library()).strip()
         timeout_s = float(config.values["Timeout"])
         calls = len(requests_of(channels))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import sys
 from typing import Any, Protocol
 
@@ -79,7 +80,9 @@ def say(out: Any, message: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     path = args[0] if args else ""
-    out = sys.stdout
+    # the replies get a descriptor of their own, and what the library prints goes to stderr: never into them
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
         if path == SIMULATED:
             from .simulator import SimulatedLibrary

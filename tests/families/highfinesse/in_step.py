@@ -4,11 +4,11 @@ worker is stopped then, so nothing it answers later can reach another channel.""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 from tests.families.lab import TIMEOUT_S, Lab
+from tests.helpers import set_environ
 
 from .stub import Stub, StubFaults
 
@@ -16,16 +16,7 @@ from .stub import Stub, StubFaults
 def lab() -> Lab:
     stub = Stub(Path(tempfile.mkdtemp(prefix="wlm-lab-")))
     stub.set(GetFrequencyNum_1=281.63, GetFrequencyNum_2=384.23, GetTemperature=24.5)
-    saved = {name: os.environ.get(name) for name in stub.env}
-    os.environ.update(stub.env)  # the library's worker processes inherit it
-
-    def stop() -> None:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
+    stop = set_environ(stub.env)  # the library's worker processes inherit it
     channels = {"one": {"Type": "Frequency", "field-key": "one"},
                 "two": {"Type": "Frequency", "SwitchChannel": 2, "field-key": "two"},
                 "t": {"Type": "Temperature", "field-key": "t"}}  # fmt: skip

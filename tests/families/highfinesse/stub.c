@@ -4,7 +4,8 @@
  * STUB_ANSWERS names that file: lines "<call> <channel>=<value>" ("GetFrequencyNum 1=281.5"),
  * "<call>=<value>" ("GetTemperature=-1005", "Instantiate=0", "AirIndex=1.000273"), "mode=hang" or
  * "mode=crash" (a Get call never returns, or dies of SIGSEGV), "delay=<s>" (the next Get call returns
- * that much later; the line is then taken out of the file).  It is read on every call.
+ * that much later; the line is then taken out of the file), "chatter=1" (each Get call prints a line on
+ * stdout first, as a library's debug output may).  It is read on every call.
  * STUB_CALLS names a file each Get call is appended to, as "<call> <channel>". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ static double answer(const char *key, double fallback, int get) {
     while (fgets(line, sizeof line, f)) {
         if (get && strncmp(line, "mode=hang", 9) == 0) { fclose(f); for (;;) sleep(60); }
         if (get && strncmp(line, "mode=crash", 10) == 0) { fclose(f); volatile int *nowhere = NULL; *nowhere = 1; }
+        if (get && strncmp(line, "chatter=1", 9) == 0) { printf("wlmData: %s asked\n", key); fflush(stdout); }
         if (strncmp(line, key, n) == 0 && line[n] == '=') value = atof(line + n + 1);
     }
     fclose(f);

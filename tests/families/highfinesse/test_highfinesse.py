@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from telegraf_inputs.families.rp_lockbox.simulator import LockboxSimulator
-from tests.helpers import ExecdProcess, parse_lines, write_config
+from tests.helpers import ExecdProcess, parse_lines, run_once, write_config
 
 from .stub import Stub, environment
 
@@ -34,9 +34,7 @@ def stub(tmp_path: Path) -> Stub:
 
 
 def once(tmp_path: Path, entries: list[dict[str, Any]], env: dict[str, str]) -> subprocess.CompletedProcess:
-    config = write_config(tmp_path, entries)
-    return subprocess.run([sys.executable, "-m", "telegraf_inputs.cli", "run", "--config", str(config), "--once"],
-                          capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    return run_once(["run", "--config", str(write_config(tmp_path, entries))], env=env, name="telegraf-lab")
 
 
 def meter(library: Path, channels: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -79,6 +77,15 @@ def test_the_older_loggers_entry_reads_unchanged_from_the_library_the_system_fin
     assert line["measurement"] == "frequency"
     assert line["tags"] == {"device": "HighFinesse WS/7 wavemeter", "unit": "THz"}
     assert line["fields"] == {"frequency": 281.63}  # switch channel 1, as the older logger read
+
+
+def test_what_the_library_prints_is_never_read_as_a_reply(tmp_path: Path, stub: Stub) -> None:
+    """A vendor library may print debug lines on stdout; the worker's replies go on a descriptor of their own."""
+    stub.set(GetFrequencyNum_1=281.63, GetPowerNum_1=12.5, chatter=1)
+    channels = {"f": {"Type": "Frequency", "field-key": "f"}, "p": {"Type": "Power", "field-key": "p"}}
+    done = once(tmp_path, [meter(stub.library, channels)], environment(stub))
+    assert done.returncode == 0, done.stderr
+    assert {k: v for line in parse_lines(done.stdout) for k, v in line["fields"].items()} == {"f": 281.63, "p": 12.5}
 
 
 def test_no_wlm_application_is_one_clear_error(tmp_path: Path, stub: Stub) -> None:
